@@ -1,0 +1,59 @@
+"""Headline metrics of predictions against codebook gold labels, with 95% CIs.
+
+Gold: stance (-2..2) and sovereignty (0/1). Predictions: the columns of
+`oped score` (stance class, p_dovish/p_neutral/p_hawkish, stance_score,
+stance_intensity, sovereignty, p_sovereignty).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eval.metrics import binary_scores, macro_f1, per_class, spearman, with_ci
+
+STANCE_CLASSES = ["dovish", "neutral", "hawkish"]
+
+
+def stance_class(v: int) -> str:
+    return "hawkish" if v > 0 else "dovish" if v < 0 else "neutral"
+
+
+def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> dict:
+    if len(gold) != len(pred):
+        raise ValueError("gold and predictions differ in length")
+    g_st = np.array([stance_class(int(g["stance"])) for g in gold])
+    p_st = np.array([p["stance"] for p in pred])
+    g_int = np.array([int(g["stance"]) for g in gold], float)
+    p_score = np.array([float(p.get("stance_intensity", p.get("stance_score", 0.0))) for p in pred])
+    g_sov = np.array([int(g["sovereignty"]) for g in gold])
+    p_sov = np.array([int(p["sovereignty"]) for p in pred])
+    p_psov = np.array([float(p["p_sovereignty"]) for p in pred])
+    from sklearn.metrics import f1_score
+
+    sov_f1 = lambda y, p: float(f1_score(y, p, zero_division=0))  # noqa: E731
+    out = {
+        "n": len(gold),
+        "stance": {
+            "macro_f1": with_ci(lambda y, p: macro_f1(y, p, STANCE_CLASSES), g_st, p_st, n=n_boot),
+            "accuracy": with_ci(lambda y, p: float(np.mean(y == p)), g_st, p_st, n=n_boot),
+            "per_class": per_class(g_st, p_st, STANCE_CLASSES),
+            "intensity_spearman": with_ci(spearman, g_int, p_score, n=n_boot),
+        },
+        "sovereignty": {
+            "f1": with_ci(sov_f1, g_sov, p_sov, n=n_boot),
+            "macro_f1": with_ci(lambda y, p: macro_f1(y, p, [0, 1]), g_sov, p_sov, n=n_boot),
+            "per_class": per_class(g_sov, p_sov, [0, 1]),
+        },
+    }
+    if len(set(g_sov)) == 2:
+        from sklearn.metrics import roc_auc_score
+
+        out["sovereignty"]["roc_auc"] = with_ci(lambda y, p: float(roc_auc_score(y, p)) if len(set(y)) == 2
+                                                else float("nan"), g_sov, p_psov, n=n_boot)
+        out["sovereignty"].update({k: v for k, v in binary_scores(g_sov, p_psov).items() if k != "roc_auc"})
+    return out
+
+
+def fmt(m: dict) -> str:
+    lo, hi = m["ci95"]
+    return f"{m['value']:.3f} [{lo:.3f}, {hi:.3f}]"

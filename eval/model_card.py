@@ -1,0 +1,87 @@
+"""Evaluate a trained codebook model on the dev and test splits (with a TF-IDF
+baseline trained on the same split) and write its model card (README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval.baselines.tfidf import TfidfBaseline
+from eval.codebook_metrics import codebook_metrics, fmt
+
+
+def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
+    from model import load_model
+    from training.data import load_labelled
+
+    data = load_labelled(args.corpus, args.annotations, None)
+    scorer = load_model(str(model_dir))
+    report = {"model": scorer.model_id}
+    baseline = TfidfBaseline().fit(list(data.articles["train"]), list(data.articles["dev"]))
+    for split in ("dev", "test"):
+        rows = list(data.articles[split])
+        preds = [r.values for r in scorer.score([r["text"] for r in rows], evidence=False)]
+        report[split] = codebook_metrics(rows, preds)
+        report[f"{split}_tfidf_baseline"] = codebook_metrics(rows, baseline.predict([r["text"] for r in rows]))
+    return report
+
+
+def _row(name: str, m: dict) -> str:
+    st, sv = m["stance"], m["sovereignty"]
+    auc = fmt(sv["roc_auc"]) if "roc_auc" in sv else "n/a"
+    return (f"| {name} | {m['n']} | {fmt(st['macro_f1'])} | {fmt(st['intensity_spearman'])} | "
+            f"{fmt(sv['f1'])} | {auc} |")
+
+
+def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:
+    d = Path(model_dir)
+    t = record
+    args = t["arguments"]
+    per_class = lambda m: ", ".join(f"{k} {v['f1']:.3f} (n={v['support']})"  # noqa: E731
+                                    for k, v in m["stance"]["per_class"].items())
+    lines = [
+        f"# {args['name']}: hawkish/dovish stance and sovereignty framing",
+        "",
+        "Scores articles on the two dimensions of the project codebook (docs/codebook.md): "
+        "stance on force and coercion (dovish / neutral / hawkish, intensity -2..2) and "
+        "sovereignty framing (present / absent, salience).",
+        "",
+        "## How it was made",
+        f"- Reproduce: `{command}` (with ../shared beside the checkout).",
+        f"- Base encoder: `{args['base_model']}`; fine-tuning: {args['finetune']}"
+        + (f" (LoRA r={args['lora_r']}, alpha={args['lora_alpha']})" if args["finetune"] == "lora" else "")
+        + f"; windows of {args['max_length']} tokens, article pooling per dimension as in oped_config.json.",
+        f"- Epochs run: {len(t['history'])} (best on dev: epoch {t['best_epoch']}); lr {args['learning_rate']}, "
+        f"head lr {args['head_learning_rate']}, batch {args['batch_size']} windows, seed {args['seed']}.",
+        f"- Training examples: {t['examples']['train']}; dev articles {sum(t['examples']['dev'].values())}, "
+        f"test articles {sum(t['examples']['test'].values())}.",
+        f"- Trained in {t['seconds'] / 60:.1f} min on {t['cpu']} ({t['device']}, {t['precision']}), torch {t['torch']}.",
+        "",
+        "## Results (95% bootstrap CIs, 1,000 resamples of articles)",
+        "Model selection used the dev split only; the test split was scored once for this card. "
+        "The baseline is TF-IDF + logistic regression trained on the same train split (C chosen on dev).",
+        "",
+        "| model / split | n | stance macro-F1 | intensity Spearman | sovereignty F1 | sovereignty AUC |",
+        "|---|---|---|---|---|---|",
+        _row("this model, dev", report["dev"]),
+        _row("this model, test", report["test"]),
+        _row("TF-IDF + LR, dev", report["dev_tfidf_baseline"]),
+        _row("TF-IDF + LR, test", report["test_tfidf_baseline"]),
+        "",
+        f"Per-class stance F1, test: {per_class(report['test'])}.",
+        f"Per-class stance F1, test, baseline: {per_class(report['test_tfidf_baseline'])}.",
+        "",
+        "## Known limits",
+        "- Labels come from model-based coders (LLM sessions following the codebook), not human coders; "
+        "see docs/data.md for their agreement. Validate on your own hand-coded sample (`oped eval`).",
+        "- Training articles are US-centred English news and opinion (AllSides, 2012-2020). Dovish and "
+        "hawkish articles are rare and mostly opinion pieces; the per-class test support above is small, "
+        "so per-class figures carry wide uncertainty.",
+        "- Stance is the author's advocated position; news that quotes advocates should score neutral, "
+        "but heavily quoted pieces are the commonest error.",
+        "",
+        "Full figures: metrics.json in this folder.",
+        "",
+    ]
+    path = d / "README.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,71 @@
+"""Long documents become token windows; no text is ever dropped.
+
+Paragraphs are packed greedily into windows of at most `max_length` tokens
+(special tokens included), so a window is a run of whole paragraphs whenever one
+fits. A paragraph longer than a window is cut into consecutive windows at token
+boundaries. Every token of the text lands in exactly one window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model.text import split_paragraphs
+
+
+@dataclass
+class Chunk:
+    input_ids: list[int]  # with the tokenizer's special tokens
+    text: str  # the text this window covers, for evidence
+
+
+def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """The special tokens a tokenizer puts before and after a text (e.g. CLS, SEP)."""
+    probe = "hello"
+    full = tokenizer(probe)["input_ids"]
+    bare = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    for i in range(len(full) - len(bare) + 1):
+        if full[i: i + len(bare)] == bare:
+            return full[:i], full[i + len(bare):]
+    raise ValueError("cannot locate the special tokens of this tokenizer")
+
+
+def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
+    """Split one document into windows; an empty text gives no chunks."""
+    paragraphs = split_paragraphs(text)
+    if not paragraphs:
+        return []
+    head, tail = special_tokens(tokenizer)
+    room = max_length - len(head) - len(tail)
+    if room < 8:
+        raise ValueError(f"max_length {max_length} leaves no room for text")
+    enc = tokenizer(paragraphs, add_special_tokens=False, return_offsets_mapping=True)
+    chunks: list[Chunk] = []
+    ids: list[int] = []
+    texts: list[str] = []
+
+    def flush():
+        if ids:
+            chunks.append(Chunk(head + ids + tail, "\n\n".join(texts)))
+        ids.clear()
+        texts.clear()
+
+    for para, p_ids, offsets in zip(paragraphs, enc["input_ids"], enc["offset_mapping"]):
+        if len(p_ids) > room:  # a paragraph too long for one window: cut it
+            flush()
+            for start in range(0, len(p_ids), room):
+                piece = slice(start, start + room)
+                span = offsets[piece]
+                chunks.append(Chunk(head + p_ids[piece] + tail, para[span[0][0]: span[-1][1]]))
+            continue
+        if len(ids) + len(p_ids) > room:
+            flush()
+        ids.extend(p_ids)
+        texts.append(para)
+    flush()
+    return chunks
+
+
+def n_text_tokens(chunks: list[Chunk], tokenizer) -> int:
+    head, tail = special_tokens(tokenizer)
+    return sum(len(c.input_ids) - len(head) - len(tail) for c in chunks)

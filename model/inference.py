@@ -1,0 +1,209 @@
+"""Scoring documents with a trained model: chunk, encode, pool, explain.
+
+Documents are cut into windows (model.chunking), the windows of many documents
+are sorted by length and encoded in batches (little padding), then each
+document's windows are pooled into article scores. Evidence is the sentence, in
+the window that most supports the predicted class, that the model scores
+highest for that class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from model.chunking import Chunk, chunk_text, special_tokens
+from model.config import ModelConfig
+from model.probabilities import class_probs, expected_value, level_within_class, signed_score
+from model.schema import Dimension
+from model.text import split_sentences
+
+MAX_EVIDENCE_SENTENCES = 40  # sentences scored in the top window; a cap on cost, not on text read
+
+
+def cpu_supports_bf16() -> bool:
+    """True on CPUs with native bf16 matrix instructions (AVX-512 BF16 or AMX)."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[torch.device, torch.dtype]:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
+    dev = torch.device(device)
+    if dtype == "auto":
+        bf16 = cpu_supports_bf16() if dev.type == "cpu" else torch.cuda.is_bf16_supported()
+        return dev, torch.bfloat16 if bf16 else torch.float32
+    return dev, {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
+
+
+@dataclass
+class Prepared:
+    """A document cut into windows, ready for the encoder."""
+    chunks: list[Chunk]
+    n_words: int
+    n_tokens: int
+
+
+@dataclass
+class DocumentScore:
+    values: dict  # output columns, in order
+    chunks: list[dict] = field(default_factory=list)  # per-window scores, for --paragraphs
+
+
+class Scorer:
+    """A loaded model ready to score: `Scorer.score(texts)` or `score_prepared`."""
+
+    def __init__(self, net, tokenizer, config: ModelConfig, model_id: str,
+                 device: str = "auto", dtype: str = "auto", batch_size: int = 32, autocast: bool = False):
+        """autocast=False casts the encoder's weights to the chosen dtype (fastest, for
+        inference); autocast=True leaves them as they are (evaluation during training)."""
+        self.device, self.dtype = pick_device_dtype(device, dtype)
+        self.net = net.to(self.device)
+        self.autocast = autocast and self.dtype != torch.float32
+        if not autocast:
+            self.net.encoder.to(self.dtype)
+        self.net.eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.schema = config.schema
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self._head_tokens = sum(len(x) for x in special_tokens(tokenizer))
+        self.pad_id = tokenizer.pad_token_id or 0
+
+    def output_columns(self) -> list[str]:
+        """The columns of a scored row, in order (an error row has the same, mostly empty)."""
+        probe = self.score(["probe"], evidence=False)[0].values
+        cols = ["id", "status", "error"] + [c for c in probe if not c.startswith("evidence_")
+                                            and c not in ("n_words", "n_tokens", "n_chunks", "model")]
+        cols += [f"evidence_{d.name}" for d in self.schema.dimensions]
+        return cols + ["n_words", "n_tokens", "n_chunks", "model"]
+
+    # -- preparation (CPU work that can run in another thread) --------------
+    def prepare(self, text: str) -> Prepared:
+        chunks = chunk_text(text, self.tokenizer, self.config.max_length)
+        n_tokens = sum(len(c.input_ids) - self._head_tokens for c in chunks)
+        return Prepared(chunks, len(text.split()), n_tokens)
+
+    # -- encoding ------------------------------------------------------------
+    @torch.inference_mode()
+    def encode(self, sequences: list[list[int]]) -> torch.Tensor:
+        """Vectors for token sequences, batched in length order; returned in input order."""
+        if not sequences:
+            return torch.zeros(0, self.net.encoder.config.hidden_size)
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        out = torch.empty(len(sequences), self.net.encoder.config.hidden_size)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start: start + self.batch_size]
+            width = max(len(sequences[i]) for i in idx)
+            ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                ids[row, : len(sequences[i])] = torch.tensor(sequences[i])
+                mask[row, : len(sequences[i])] = 1
+            with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
+                vec = self.net.encode(ids.to(self.device), mask.to(self.device))
+            out[torch.tensor(idx)] = vec.float().cpu()
+        return out
+
+    # -- scoring -------------------------------------------------------------
+    def score(self, texts: list[str], evidence: bool = True) -> list[DocumentScore]:
+        return self.score_prepared([self.prepare(t) for t in texts], evidence=evidence)
+
+    @torch.inference_mode()
+    def pooled(self, docs: list[Prepared]) -> dict:
+        """Per dimension: article level probabilities [docs with text, levels], chunk
+        pooling weights and chunk level probabilities [all chunks, levels]."""
+        flat = [c for d in docs for c in d.chunks]
+        vectors = self.encode([c.input_ids for c in flat])
+        # documents without text have no windows: they get no row here
+        local_index = torch.tensor([k for k, d in enumerate([d for d in docs if d.chunks]) for _ in d.chunks],
+                                   dtype=torch.long)
+        n_scored = sum(1 for d in docs if d.chunks)
+        out = {}
+        for dim in self.schema.dimensions:
+            head = self.net.heads[dim.name]
+            if not n_scored:
+                out[dim.name] = (None, None, None)
+                continue
+            logits, weights = head.pool(vectors, local_index, n_scored)
+            out[dim.name] = (logits.softmax(-1), weights, head.chunk_logits(vectors).softmax(-1))
+        return out
+
+    @torch.inference_mode()
+    def score_prepared(self, docs: list[Prepared], evidence: bool = True) -> list[DocumentScore]:
+        per_dim = self.pooled(docs)
+        scored = [i for i, d in enumerate(docs) if d.chunks]
+        results: list[DocumentScore | None] = [None] * len(docs)
+        offsets, pos = [], 0
+        for d in docs:
+            offsets.append(pos)
+            pos += len(d.chunks)
+        for new, i in enumerate(scored):
+            doc = docs[i]
+            span = slice(offsets[i], offsets[i] + len(doc.chunks))
+            values, chunk_rows = {}, [dict() for _ in doc.chunks]
+            evid = {}
+            for dim in self.schema.dimensions:
+                levels, weights, chunk_levels = per_dim[dim.name]
+                row = levels[new: new + 1]
+                values.update(self._columns(dim, row))
+                for j, cl in enumerate(chunk_levels[span]):
+                    chunk_rows[j].update(self._columns(dim, cl.unsqueeze(0)))
+                klass = int(class_probs(dim, row).argmax(-1))
+                if evidence and dim.classes[klass] in dim.signal_classes:
+                    evid[f"evidence_{dim.name}"] = self._evidence(dim, klass, doc.chunks, weights[span], chunk_levels[span])
+                else:
+                    evid[f"evidence_{dim.name}"] = ""
+            values.update(evid)
+            values.update(n_words=doc.n_words, n_tokens=doc.n_tokens, n_chunks=len(doc.chunks), model=self.model_id)
+            for j, c in enumerate(doc.chunks):
+                chunk_rows[j] = {"chunk": j, "text": c.text, **chunk_rows[j]}
+            results[i] = DocumentScore(values, chunk_rows)
+        return results
+
+    def _columns(self, dim: Dimension, level_probs: torch.Tensor) -> dict:
+        """The output columns of one dimension for one row of level probabilities."""
+        probs = class_probs(dim, level_probs)
+        klass = probs.argmax(-1)
+        cols: dict = {}
+        if dim.positive_class:
+            pos = dim.classes.index(dim.positive_class)
+            cols[dim.name] = int(int(klass) == pos)
+            cols[f"p_{dim.name}"] = round(float(probs[0, pos]), 6)
+            cols[f"{dim.name}_{dim.level_name}"] = level_within_class(dim, level_probs, klass)[0]
+            return cols
+        cols[dim.name] = dim.classes[int(klass)]
+        score = signed_score(dim, probs)
+        if score is not None:
+            cols[f"{dim.name}_score"] = round(float(score), 6)
+        prefix = "" if dim is self._first_multiclass() else f"{dim.name}_"
+        for k, c in enumerate(dim.classes):
+            cols[f"{prefix}p_{c}"] = round(float(probs[0, k]), 6)
+        ev = expected_value(dim, level_probs)
+        if ev is not None and dim.level_values is not None and len(dim.levels) > len(dim.classes):
+            cols[f"{dim.name}_{dim.level_name}"] = round(float(ev), 6)
+        return cols
+
+    def _first_multiclass(self):
+        return next((d for d in self.schema.dimensions if not d.positive_class), None)
+
+    def _evidence(self, dim: Dimension, klass: int, chunks: list[Chunk], weights, chunk_levels) -> str:
+        support = class_probs(dim, chunk_levels)[:, klass] * weights
+        top = chunks[int(support.argmax())]
+        sentences = split_sentences(top.text)[:MAX_EVIDENCE_SENTENCES]
+        if len(sentences) <= 1:
+            return " ".join(top.text.split())
+        room = self.config.max_length - self._head_tokens
+        head, tail = special_tokens(self.tokenizer)
+        enc = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
+        vec = self.encode([head + ids[:room] + tail for ids in enc])
+        probs = class_probs(dim, self.net.heads[dim.name].chunk_logits(vec).softmax(-1))[:, klass]
+        return " ".join(sentences[int(probs.argmax())].split())

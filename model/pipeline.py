@@ -1,0 +1,167 @@
+"""Streaming batch scoring of a corpus: `score_corpus` (and `oped score`).
+
+Rows are read lazily, cut into windows in a background thread while the encoder
+works on the previous group (tokenizers release the GIL), scored in groups with
+length-sorted batches across documents, and written in input order in flushed
+whole-row chunks. Memory depends on the group size, not the corpus size.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from model.readers import Record, read_records
+from model.writers import finish, open_sink, output_format, repair_and_count, stream_path
+
+GROUP_WINDOWS = 256  # windows scored together: enough to sort by length, small enough for bounded memory
+_ENGLISH = set("the of and to a in is that for it on was with as by be are this from at have not".split())
+
+
+def english_warning(text: str) -> str:
+    words = re.findall(r"[^\W\d_]+", text[:5000].lower())
+    if len(words) >= 20 and sum(w in _ENGLISH for w in words) < 0.03 * len(words):
+        return "text may not be English (few English function words); scored anyway, read with care"
+    return ""
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    ok: int = 0
+    errors: int = 0
+    skipped: int = 0  # already complete in OUTPUT (--resume)
+    tokens: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.rows / self.seconds if self.seconds else 0.0
+        return (f"{self.rows} rows scored ({self.ok} ok, {self.errors} error) in {self.seconds:.1f}s, "
+                f"{rate:.1f} docs/s, {self.tokens / max(self.seconds, 1e-9):,.0f} tokens/s"
+                + (f"; {self.skipped} already done (resume)" if self.skipped else ""))
+
+
+def error_row(rec: Record, columns: list[str], model_id: str) -> dict:
+    row = {c: None for c in columns}
+    row.update(id=rec.id, status="error", error=rec.error, model=model_id)
+    return row
+
+
+def _groups(records, scorer, limit: int | None, skip: Counter, summary: Summary):
+    """Records in groups of about GROUP_WINDOWS windows, each record paired with its
+    prepared windows (None for error rows and rows done by an earlier run)."""
+    seen: Counter = Counter()
+    group, windows = [], 0
+    for n, rec in enumerate(records):
+        if limit is not None and n >= limit:
+            break
+        seen[rec.id] += 1
+        if seen[rec.id] > 1:
+            rec.warnings.append(f"duplicate id {rec.id!r} (occurrence {seen[rec.id]}); scored again")
+        if skip[rec.id] >= seen[rec.id]:
+            summary.skipped += 1
+            continue
+        prepared = None
+        if not rec.error:
+            prepared = scorer.prepare(rec.text)
+            if not prepared.chunks:
+                rec.error = "text has no words to score"
+                prepared = None
+            else:
+                warn = english_warning(rec.text)
+                if warn:
+                    rec.warnings.append(warn)
+        group.append((rec, prepared))
+        windows += len(prepared.chunks) if prepared else 0
+        if windows >= GROUP_WINDOWS:
+            yield group
+            group, windows = [], 0
+    if group:
+        yield group
+
+
+def score_corpus(input_path: str, output_path: str | None, scorer, text_field: str = "text",
+                 id_field: str = "id", title_field: str | None = None, resume: bool = False,
+                 limit: int | None = None, drop_fields: bool = False, paragraphs_path: str | None = None,
+                 progress: bool | None = None) -> Summary:
+    """Score every row of INPUT into OUTPUT (stdout JSON lines when None); see `oped score --help`."""
+    started = time.time()
+    fmt = output_format(output_path)
+    summary = Summary()
+    skip: Counter = Counter()
+    if output_path and output_path != "-":
+        target = stream_path(output_path)
+        if resume:
+            skip = repair_and_count(target, fmt)
+        elif target.exists() and target.stat().st_size:
+            raise FileExistsError(f"{target} exists; use --resume to continue it, or choose another -o")
+    records = read_records(input_path, text_field, id_field, title_field)  # raises before any work
+    columns = scorer.output_columns()
+    sink = open_sink(output_path)
+    para_sink = open_sink(paragraphs_path) if paragraphs_path else None
+    bar = _progress(progress)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            groups = _groups(records, scorer, limit, skip, summary)
+            pending = pool.submit(next, groups, None)
+            while True:
+                group = pending.result()
+                if group is None:
+                    break
+                pending = pool.submit(next, groups, None)  # prepare the next group while this one encodes
+                rows, para_rows = _score_group(group, scorer, columns, drop_fields, summary)
+                sink.write(rows)
+                if para_sink and para_rows:
+                    para_sink.write(para_rows)
+                if bar is not None:
+                    bar.update(len(rows))
+                    elapsed = max(time.time() - started, 1e-9)
+                    bar.set_postfix_str(f"{summary.tokens / elapsed:,.0f} tok/s")
+    finally:
+        sink.close()
+        if para_sink:
+            para_sink.close()
+        if bar is not None:
+            bar.close()
+    finish(output_path)
+    if paragraphs_path:
+        finish(paragraphs_path)
+    summary.seconds = time.time() - started
+    return summary
+
+
+def _score_group(group, scorer, columns, drop_fields, summary):
+    docs = [p for _, p in group if p is not None]
+    scores = iter(scorer.score_prepared(docs)) if docs else iter(())
+    rows, para_rows = [], []
+    for rec, prepared in group:
+        if prepared is None:
+            row = error_row(rec, columns, scorer.model_id)
+            summary.errors += 1
+        else:
+            result = next(scores)
+            row = {"id": rec.id, "status": "ok", "error": "", **result.values}
+            summary.ok += 1
+            summary.tokens += prepared.n_tokens
+            para_rows += [{"id": rec.id, **c} for c in result.chunks]
+        row["warning"] = "; ".join(rec.warnings)
+        if not drop_fields:
+            for k, v in rec.fields.items():
+                row.setdefault(k if k not in row else f"input_{k}", v)
+        rows.append(row)
+        summary.rows += 1
+    return rows, para_rows
+
+
+def _progress(progress: bool | None):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(unit="doc", file=sys.stderr, mininterval=1.0)

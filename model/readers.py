@@ -1,0 +1,180 @@
+"""Input rows for scoring, from any supported format, streamed.
+
+Every physical input row becomes exactly one Record, in input order. A row that
+cannot be used (bad JSON, no text, text that is not a string) becomes a Record
+with `error` set, so the output can say why instead of dropping it. Problems
+with the input as a whole (unreadable file, a text field no row has) raise
+InputError before any scoring starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import itertools
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+csv.field_size_limit(2**31 - 1)  # long articles in a CSV cell are fine
+PEEK_ROWS = 200  # rows checked for the text field before any work
+
+
+class InputError(Exception):
+    """The input as a whole cannot be read as asked."""
+
+
+@dataclass
+class Record:
+    row: int  # 0-based position in the input
+    id: str
+    text: str | None
+    error: str = ""
+    warnings: list = field(default_factory=list)
+    fields: dict = field(default_factory=dict)  # the input's other fields, carried to the output
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+
+
+def _format(path: str) -> str:
+    if path == "-":
+        return "jsonl"
+    p = Path(path)
+    if p.is_dir():
+        return "txtdir"
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    ext = suffixes[-1] if suffixes else ""
+    formats = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
+               ".parquet": "parquet", ".txt": "txtdir"}
+    if ext not in formats:
+        raise InputError(f"{path}: unknown input format {ext or '(no extension)'}; use .jsonl, .json, .csv, .tsv, "
+                         ".parquet (optionally .gz) or a folder of .txt files")
+    return formats[ext]
+
+
+def _clean(text: str, warnings: list) -> str:
+    """Undecodable bytes arrive as surrogates: replace them and say so."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        warnings.append("input had bytes that are not UTF-8; replaced with U+FFFD")
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _make(row: int, obj, text_field: str, id_field: str, title_field: str | None) -> Record:
+    if not isinstance(obj, dict):
+        return Record(row, f"row{row}", None, "row is not a JSON object")
+    warnings: list = []
+    rid = obj.get(id_field)
+    rid = f"row{row}" if rid is None or rid == "" else _clean(str(rid), warnings)
+    fields = {k: v for k, v in obj.items() if k not in (text_field, id_field)}
+    text = obj.get(text_field)
+    if text is None:
+        return Record(row, rid, None, f"no {text_field!r} field", warnings, fields)
+    if not isinstance(text, str):
+        return Record(row, rid, None, f"{text_field!r} is a {type(text).__name__}, not a string", warnings, fields)
+    text = _clean(text, warnings)
+    if "\x00" in text or sum(not (c.isprintable() or c.isspace()) for c in text[:2000]) > 0.1 * min(len(text), 2000):
+        return Record(row, rid, None, "text looks like binary data, not prose", warnings, fields)
+    title = obj.get(title_field) if title_field else None
+    if isinstance(title, str) and title.strip():
+        text = title.strip() + "\n\n" + text
+    if not text.strip():
+        return Record(row, rid, None, f"{text_field!r} is empty", warnings, fields)
+    return Record(row, rid, text, "", warnings, fields)
+
+
+def _jsonl(path: str) -> Iterator[tuple[int, object]]:
+    stream = (io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+              if path == "-" else _open_text(Path(path)))
+    with stream:
+        for n, line in enumerate(stream):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as e:
+                msg = getattr(e, "msg", "too deeply nested")
+                yield n, _BadRow(f"line {n + 1} is not valid JSON ({msg})")
+
+
+class _BadRow:
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+def _csv(path: str, delimiter: str) -> Iterator[tuple[int, object]]:
+    with _open_text(Path(path)) as f:
+        for n, row in enumerate(csv.DictReader(f, delimiter=delimiter)):
+            if None in row:  # more cells than header columns
+                yield n, _BadRow(f"record {n + 1} has more cells than the header")
+            else:
+                yield n, row
+
+
+def _parquet(path: str) -> Iterator[tuple[int, object]]:
+    import pyarrow.parquet as pq
+
+    n = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
+        for row in batch.to_pylist():
+            yield n, row
+            n += 1
+
+
+def _txtdir(path: str) -> Iterator[tuple[int, object]]:
+    files = sorted(Path(path).glob("*.txt")) if Path(path).is_dir() else [Path(path)]
+    for n, f in enumerate(files):
+        yield n, {"id": f.stem, "text": f.read_bytes().decode("utf-8", "surrogateescape")}
+
+
+def raw_rows(path: str) -> Iterator[tuple[int, object]]:
+    fmt = _format(path)
+    if path != "-" and not Path(path).exists():
+        raise InputError(f"{path}: no such file or folder")
+    if fmt == "jsonl":
+        return _jsonl(path)
+    if fmt in ("csv", "tsv"):
+        return _csv(path, "," if fmt == "csv" else "\t")
+    if fmt == "parquet":
+        return _parquet(path)
+    return _txtdir(path)
+
+
+def read_records(path: str, text_field: str = "text", id_field: str = "id",
+                 title_field: str | None = None) -> Iterator[Record]:
+    """All rows of the input as Records; checks the text field on the first rows before yielding."""
+    rows = raw_rows(path)
+    fmt = _format(path)
+    if fmt == "txtdir":
+        text_field, id_field = "text", "id"
+    head = []
+    try:
+        for item in rows:
+            head.append(item)
+            if len(head) >= PEEK_ROWS:
+                break
+    except (OSError, EOFError, UnicodeError, csv.Error) as e:
+        raise InputError(f"{path}: cannot be read ({e})") from None
+    except Exception as e:  # pyarrow and gzip raise their own types for corrupt files
+        raise InputError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
+    dicts = [obj for _, obj in head if isinstance(obj, dict)]
+    if dicts and not any(text_field in d for d in dicts):
+        seen = sorted({k for d in dicts for k in d})[:12]
+        raise InputError(f"{path}: no row has a {text_field!r} field (fields seen: {', '.join(seen)}); "
+                         "pick one with --text-field")
+
+    for k, (_, obj) in enumerate(itertools.chain(head, rows)):
+        if isinstance(obj, _BadRow):
+            yield Record(k, f"row{k}", None, obj.reason)
+        else:
+            yield _make(k, obj, text_field, id_field, title_field)

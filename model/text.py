@@ -1,0 +1,35 @@
+"""Text units shared by labels, training and scoring: paragraphs and hashes.
+
+A paragraph is a block of the text separated by blank lines (the codebook's unit
+below the article). Indices count non-empty blocks only, so labels keyed by
+(article id, paragraph index) stay valid whatever the whitespace between blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Split on blank lines, strip each block, drop empty blocks."""
+    return [p.strip() for p in _BLANK_LINE.split(text) if p.strip()]
+
+
+def text_sha256(text: str) -> str:
+    """Hash stored with every label so a label can be checked against its text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """A light sentence splitter for evidence: good enough to show a reader the
+    passage behind a score, with no model download."""
+    out = []
+    for block in split_paragraphs(text) or [text]:
+        out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+    return out

@@ -1,0 +1,155 @@
+"""Output files that survive kill -9: rows are appended in whole-row chunks,
+flushed and fsynced, and a resumed run first repairs a torn last row.
+
+JSON lines and CSV are written in place. Parquet cannot be appended safely, so
+rows stream to OUTPUT.partial.jsonl and become OUTPUT when the run completes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+
+def _fsync(f) -> None:
+    f.flush()
+    try:
+        os.fsync(f.fileno())
+    except (OSError, io.UnsupportedOperation):
+        pass  # stdout or a pipe
+
+
+def _json_default(o):
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    if hasattr(o, "item"):
+        return o.item()
+    return str(o)
+
+
+class JsonlSink:
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.f = open(path, "a", encoding="utf-8") if path else sys.stdout
+
+    def write(self, rows: list[dict]) -> None:
+        self.f.write("".join(json.dumps(r, ensure_ascii=False, default=_json_default) + "\n" for r in rows))
+        _fsync(self.f)
+
+    def close(self) -> None:
+        if self.path:
+            self.f.close()
+        else:
+            self.f.flush()
+
+
+class CsvSink:
+    def __init__(self, path: Path, delimiter: str = ","):
+        self.path, self.delimiter = path, delimiter
+        self.columns = None
+        if path.exists() and path.stat().st_size:
+            with open(path, newline="", encoding="utf-8") as f:
+                self.columns = next(csv.reader(f, delimiter=delimiter))
+        self.f = open(path, "a", newline="", encoding="utf-8")
+
+    def write(self, rows: list[dict]) -> None:
+        buf = io.StringIO()
+        if self.columns is None:
+            # columns of the first written rows; later extra fields are kept in order of appearance
+            self.columns = list(dict.fromkeys(k for r in rows for k in r))
+            csv.writer(buf, delimiter=self.delimiter).writerow(self.columns)
+        w = csv.DictWriter(buf, fieldnames=self.columns, delimiter=self.delimiter, extrasaction="ignore")
+        for r in rows:
+            w.writerow({k: _cell(v) for k, v in r.items()})
+        self.f.write(buf.getvalue())
+        _fsync(self.f)
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _cell(v):
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False, default=_json_default)
+    return v
+
+
+def output_format(path: str | None) -> str:
+    if not path or path == "-":
+        return "jsonl"
+    ext = Path(path).suffix.lower()
+    formats = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
+    if ext not in formats:
+        raise ValueError(f"{path}: unknown output format {ext!r}; use .jsonl, .csv, .tsv or .parquet")
+    return formats[ext]
+
+
+def stream_path(path: str) -> Path:
+    """The file rows are appended to while the run goes on."""
+    return Path(path + ".partial.jsonl") if output_format(path) == "parquet" else Path(path)
+
+
+def repair_and_count(path: Path, fmt: str) -> Counter:
+    """Drop a torn last row (left by a kill mid-write) and count finished rows per id."""
+    done: Counter = Counter()
+    if not path.exists():
+        return done
+    if fmt in ("csv", "tsv"):
+        return _repair_csv(path, "," if fmt == "csv" else "\t")
+    with open(path, "rb+") as f:
+        data = f.read()
+        good = data.rfind(b"\n") + 1
+        if good < len(data):
+            f.truncate(good)
+    for line in data[:good].splitlines():
+        try:
+            done[str(json.loads(line)["id"])] += 1
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ValueError(f"{path} holds a row that is not from oped score; refusing to resume into it") from None
+    return done
+
+
+def _repair_csv(path: Path, delimiter: str) -> Counter:
+    done: Counter = Counter()
+    with open(path, newline="", encoding="utf-8") as f:
+        text = f.read()
+    end = len(text) if text.endswith("\n") else text.rfind("\n") + 1
+    rows = list(csv.reader(io.StringIO(text[:end]), delimiter=delimiter))
+    if not rows:
+        path.write_text("")
+        return done
+    header, body = rows[0], rows[1:]
+    complete = [r for r in body if len(r) == len(header)]
+    if end < len(text) or len(complete) != len(body):  # torn: rewrite the complete rows only
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter=delimiter)
+        w.writerow(header)
+        w.writerows(complete)
+        path.write_text(buf.getvalue(), encoding="utf-8")
+    for r in complete:
+        done[r[0]] += 1
+    return done
+
+
+def open_sink(path: str | None):
+    fmt = output_format(path)
+    if fmt in ("csv", "tsv"):
+        return CsvSink(Path(path), "," if fmt == "csv" else "\t")
+    return JsonlSink(stream_path(path) if path and path != "-" else None)
+
+
+def finish(path: str | None) -> None:
+    """Parquet: turn the completed partial stream into the final file."""
+    if not path or output_format(path) != "parquet":
+        return
+    import pandas as pd
+
+    part = stream_path(path)
+    frame = pd.read_json(part, lines=True, dtype=False) if part.stat().st_size else pd.DataFrame()
+    frame.to_parquet(path, index=False)
+    part.unlink()

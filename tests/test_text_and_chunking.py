@@ -1,0 +1,40 @@
+from model.chunking import chunk_text, special_tokens
+from model.text import split_paragraphs, split_sentences, text_sha256
+
+
+def test_paragraphs_split_on_blank_lines_and_skip_empty_blocks():
+    text = "First block.\nsame block.\n\n  \n\nSecond block.\n \nThird."
+    assert split_paragraphs(text) == ["First block.\nsame block.", "Second block.", "Third."]
+    assert split_paragraphs("   ") == []
+
+
+def test_hash_is_sha256_of_utf8():
+    assert text_sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_sentences():
+    assert split_sentences("We must act. They said no! Why? Because.") == ["We must act.", "They said no!", "Why?",
+                                                                          "Because."]
+
+
+def test_windows_cover_every_token_of_a_long_document(tiny_encoder):
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    words = ("we must strike . talks and peace . " * 2500).split()  # 20,000 words
+    text = "\n\n".join(" ".join(words[i: i + 150]) for i in range(0, len(words), 150))
+    chunks = chunk_text(text, tok, max_length=64)
+    head, tail = special_tokens(tok)
+    body = [t for c in chunks for t in c.input_ids[len(head): len(c.input_ids) - len(tail)]]
+    assert len(words) == 20_000
+    assert body == tok(" ".join(words), add_special_tokens=False)["input_ids"]
+    assert all(len(c.input_ids) <= 64 for c in chunks)
+
+
+def test_short_paragraphs_are_packed_whole(tiny_encoder):
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    chunks = chunk_text("we must strike .\n\ntalks and peace .\n\nthe team won .", tok, max_length=64)
+    assert len(chunks) == 1
+    assert chunks[0].text == "we must strike .\n\ntalks and peace .\n\nthe team won ."

@@ -1,0 +1,95 @@
+"""Train / save / load / predict round trip on a tiny random BERT (offline, seconds)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from model import load_model
+from model.config import ModelConfig
+from training.arguments import TrainingArguments
+from training.trainer import train
+from tests.conftest import DOVE, HAWK, NEUTRAL, TOY_TASK
+
+
+def test_saved_directory_is_complete_and_loads(trained_toy_model):
+    d = Path(trained_toy_model)
+    for name in ("oped_config.json", "heads.safetensors", "config.json", "model.safetensors", "tokenizer.json"):
+        assert (d / name).is_file(), name
+    cfg = ModelConfig.load(d)
+    assert cfg.schema.dimensions[0].classes == ("dovish", "neutral", "hawkish")
+    assert cfg.training["best_epoch"] >= 1
+    assert "dev" in cfg.training
+
+
+def test_trained_model_separates_the_toy_classes(trained_toy_model):
+    scorer = load_model(trained_toy_model, dtype="fp32")
+    out = [r.values["stance"] for r in scorer.score([HAWK, DOVE, NEUTRAL])]
+    assert out == ["hawkish", "dovish", "neutral"]
+
+
+def test_lora_model_saves_adapter_and_codebook_columns(codebook_model):
+    d = Path(codebook_model)
+    assert (d / "adapter_model.safetensors").is_file() and (d / "adapter_config.json").is_file()
+    assert not (d / "model.safetensors").exists()  # only the adapter is stored, not the base
+    values = load_model(codebook_model, dtype="fp32").score([HAWK])[0].values
+    expected = ["stance", "stance_score", "p_dovish", "p_neutral", "p_hawkish", "stance_intensity", "sovereignty",
+                "p_sovereignty", "sovereignty_salience", "evidence_stance", "evidence_sovereignty", "n_words",
+                "n_tokens", "n_chunks", "model"]
+    assert list(values) == expected
+    assert -1 <= values["stance_score"] <= 1 and -2 <= values["stance_intensity"] <= 2
+    assert values["p_dovish"] + values["p_neutral"] + values["p_hawkish"] == pytest.approx(1, abs=1e-5)
+
+
+def test_training_is_deterministic_given_a_seed(tiny_encoder, toy_task_files, tmp_path):
+    def run(out):
+        args = TrainingArguments(data="jsonl", train_file=toy_task_files["train"], dev_file=toy_task_files["dev"],
+                                 base_model=tiny_encoder, finetune="full", epochs=1, max_length=32, precision="fp32",
+                                 output_dir=str(out), task=TOY_TASK, seed=7)
+        train(args, log=lambda *_: None)
+        return load_model(str(out), dtype="fp32").score([HAWK, DOVE])
+
+    a, b = run(tmp_path / "a"), run(tmp_path / "b")
+    for x, y in zip(a, b):
+        assert x.values["p_hawkish"] == y.values["p_hawkish"]
+
+
+def test_scores_do_not_depend_on_batch_size_or_order(trained_toy_model):
+    texts = [HAWK, DOVE + "\n\n" + NEUTRAL, NEUTRAL * 20, DOVE]
+    a = load_model(trained_toy_model, dtype="fp32", batch_size=1).score(texts)
+    b = load_model(trained_toy_model, dtype="fp32", batch_size=64).score(texts[::-1])[::-1]
+    for x, y in zip(a, b):
+        assert x.values["p_hawkish"] == pytest.approx(y.values["p_hawkish"], abs=1e-4)
+
+
+def test_long_document_is_read_whole(trained_toy_model):
+    words = (HAWK + " " + DOVE + " ").split() * 700
+    text = "\n\n".join(" ".join(words[i: i + 200]) for i in range(0, len(words), 200))
+    scorer = load_model(trained_toy_model, dtype="fp32")
+    result = scorer.score([text])[0]
+    n_words = len(text.split())
+    assert n_words >= 20_000
+    assert result.values["n_words"] == n_words
+    assert result.values["n_tokens"] == len(scorer.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert result.values["n_chunks"] == len(result.chunks) > 100
+
+
+def test_missing_training_file_is_a_clear_error(tiny_encoder, tmp_path):
+    from training.data import DataError
+
+    args = TrainingArguments(data="jsonl", train_file=str(tmp_path / "nope.jsonl"), base_model=tiny_encoder,
+                             task=TOY_TASK, output_dir=str(tmp_path / "o"))
+    with pytest.raises(DataError, match="not found"):
+        train(args, log=lambda *_: None)
+
+
+def test_unknown_label_value_names_the_row(tiny_encoder, tmp_path):
+    from training.data import DataError
+
+    p = tmp_path / "t.jsonl"
+    p.write_text(json.dumps({"text": "a", "label": "hawkish"}) + "\n" + json.dumps({"text": "b", "label": "hawk"}) + "\n")
+    args = TrainingArguments(data="jsonl", train_file=str(p), dev_file=str(p), base_model=tiny_encoder, task=TOY_TASK,
+                             output_dir=str(tmp_path / "o"))
+    with pytest.raises(DataError, match="row 1.*'hawk'"):
+        train(args, log=lambda *_: None)

@@ -1,0 +1,56 @@
+"""Second sampling round: every opinion-signal article not yet in the sample.
+
+The first round (training.annotation.sample) showed that articles outside
+opinion outlets and opinion URLs almost never carry an authorial stance (see
+docs/data.md, "Sampling"), so hawkish and dovish codes come from opinion pieces.
+This round adds all remaining opinion-signal articles, coded at article level,
+ordered by stance-cue rate so the most promising are coded first.
+
+    python -m training.annotation.followup --corpus CORPUS --frame data/annotations/sample_frame.csv \
+        --batches /tmp/batches
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from model.text import split_paragraphs, text_sha256
+from training.annotation.sample import BATCH_SIZE, _append
+from training.annotation.screening import cue_rates, is_opinion
+
+POOL = "opinion_followup"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--frame", required=True, help="the sample frame to extend")
+    ap.add_argument("--batches", required=True)
+    args = ap.parse_args()
+    with open(args.frame, newline="", encoding="utf-8") as f:
+        frame = list(csv.DictReader(f))
+    if any(r["pool"] == POOL for r in frame):
+        raise SystemExit(f"{args.frame} already holds the {POOL} round")
+    taken = {r["id"] for r in frame}
+    rows = [json.loads(line) for line in open(args.corpus, encoding="utf-8")]
+    new = [r for r in rows if r["id"] not in taken and is_opinion(r.get("outlet"), r.get("url"))]
+    rate = {r["id"]: cue_rates(r["text"]) for r in new}
+    new.sort(key=lambda r: -(rate[r["id"]]["dovish"] + rate[r["id"]]["hawkish"]))
+    out = Path(args.batches)
+    with open(args.frame, "a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        for i, r in enumerate(new):
+            batch = f"o{i // BATCH_SIZE:02d}"
+            w.writerow([r["id"], text_sha256(r["text"]), POOL, batch, 1, "", ""])
+            paras = split_paragraphs(r["text"])
+            _append(out / f"{batch}.jsonl", {"id": r["id"], "title": r.get("title") or "",
+                                             "paragraphs": [{"index": j, "text": p} for j, p in enumerate(paras)],
+                                             "code_paragraphs": []})
+    print(f"{len(new)} articles added in {(len(new) - 1) // BATCH_SIZE + 1} batches")
+
+
+if __name__ == "__main__":
+    main()

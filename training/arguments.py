@@ -1,0 +1,142 @@
+"""Training arguments: one dataclass, read from a TOML file plus --set overrides."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from model.schema import CODEBOOK_TASK, SchemaError, TaskSchema
+
+
+class ConfigError(ValueError):
+    """A training config that cannot run; the message names the key."""
+
+
+@dataclass
+class TrainingArguments:
+    # data
+    data: str = "codebook"  # "codebook": the project's annotations; "jsonl": train_file/dev_file/test_file
+    corpus: str = "../shared/corpora/allsides_foreign_policy.jsonl"
+    annotations: str = "data/annotations"
+    synthetic: str = "data/synthetic"
+    use_paragraphs: bool = True
+    use_synthetic: bool = True
+    train_file: str = ""
+    dev_file: str = ""  # jsonl without a dev file: dev_fraction of train is held out
+    test_file: str = ""
+    text_field: str = "text"
+    dev_fraction: float = 0.15
+    # model
+    base_model: str = "packaged:all-MiniLM-L6-v2"
+    max_length: int = 256
+    finetune: str = "lora"
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    pooling: str = ""  # override every dimension's pooling (attention | mean | max); empty keeps the task's
+    # optimisation
+    epochs: int = 6
+    batch_size: int = 16  # windows per step
+    learning_rate: float = 5e-4
+    head_learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    level_loss_weight: float = 0.5  # within-class levels (e.g. -1 vs -2) next to the class loss
+    paragraph_weight: float = 0.5
+    synthetic_weight: float = 0.5
+    class_weighting: str = "sqrt_inverse"  # or "none"
+    train_max_chunks: int = 8  # windows of one article per step (a random run of them); scoring reads all
+    patience: int = 2
+    seed: int = 13
+    precision: str = "auto"  # auto (bf16 where the CPU or GPU supports it) | bf16 | fp32
+    device: str = "auto"
+    output_dir: str = "runs/default"
+    name: str = "oped"
+    task: dict = field(default_factory=dict)  # a [task] table; empty = the codebook's two dimensions
+
+    def __post_init__(self):
+        if self.data not in ("codebook", "jsonl"):
+            raise ConfigError(f"data must be 'codebook' or 'jsonl', not {self.data!r}")
+        if self.data == "jsonl" and not self.train_file:
+            raise ConfigError("data = 'jsonl' needs train_file")
+        if self.finetune not in ("lora", "full"):
+            raise ConfigError(f"finetune must be 'lora' or 'full', not {self.finetune!r}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ConfigError(f"precision must be auto, bf16 or fp32, not {self.precision!r}")
+        if self.class_weighting not in ("sqrt_inverse", "none"):
+            raise ConfigError(f"class_weighting must be sqrt_inverse or none, not {self.class_weighting!r}")
+        for name in ("epochs", "batch_size", "max_length", "train_max_chunks"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError("learning_rate must be in (0, 1)")
+        self.schema()  # validate the task now, not after loading data
+
+    def schema(self) -> TaskSchema:
+        try:
+            schema = TaskSchema.from_dict(self.task) if self.task else CODEBOOK_TASK
+        except SchemaError as e:
+            raise ConfigError(f"[task]: {e}") from None
+        if self.pooling:
+            from dataclasses import replace
+
+            try:
+                schema = TaskSchema(schema.name, tuple(replace(d, pooling=self.pooling) for d in schema.dimensions))
+            except SchemaError as e:
+                raise ConfigError(f"pooling: {e}") from None
+        return schema
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _coerce(name: str, raw: str, current):
+    """--set values arrive as text; give them the type of the default."""
+    if isinstance(current, bool):
+        if raw.lower() in ("true", "1", "yes"):
+            return True
+        if raw.lower() in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"--set {name}: expected true or false, got {raw!r}")
+    if isinstance(current, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"--set {name}: expected an integer, got {raw!r}") from None
+    if isinstance(current, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"--set {name}: expected a number, got {raw!r}") from None
+    return raw
+
+
+def load_arguments(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainingArguments:
+    values: dict = {}
+    if path:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            values = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    known = {f.name: f for f in fields(TrainingArguments)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown config keys: {unknown}")
+    defaults = TrainingArguments.__dataclass_fields__
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key not in known or key == "task":
+            raise ConfigError(f"--set: unknown key {key!r}")
+        default = defaults[key].default
+        values[key] = _coerce(key, raw.strip(), values.get(key, default))
+    try:
+        return TrainingArguments(**values)
+    except TypeError as e:
+        raise ConfigError(str(e)) from None

@@ -1,0 +1,95 @@
+"""Training examples from either data source, as plain dicts:
+{"text", "levels": {dimension: level index or -100 (unlabelled)}, "kind", "weight"}."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from model.schema import SchemaError, TaskSchema
+from training.arguments import ConfigError, TrainingArguments
+from training.data import DataError, load_labelled
+
+IGNORE = -100
+
+
+def _levels(schema: TaskSchema, row: dict, where: str) -> dict:
+    out = {}
+    for dim in schema.dimensions:
+        value = row.get(dim.label_field)
+        if value is None:
+            out[dim.name] = IGNORE
+            continue
+        try:
+            out[dim.name] = dim.level_index(value)
+        except SchemaError as e:
+            raise DataError(f"{where}: {e}") from None
+    return out
+
+
+def _rows(rows, schema, kind, weight, where):
+    return [{"id": r.get("id", f"{where}:{n}"), "text": r["text"], "levels": _levels(schema, r, f"{where} row {n}"),
+             "kind": kind, "weight": weight} for n, r in enumerate(rows)]
+
+
+def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, list[dict]]:
+    data = load_labelled(args.corpus, args.annotations, args.synthetic if args.use_synthetic else None)
+    train = _rows(data.articles["train"], schema, "article", 1.0, "articles.jsonl")
+    if args.use_paragraphs:
+        train += _rows(data.paragraphs["train"], schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
+    if args.use_synthetic:
+        train += _rows(data.synthetic, schema, "synthetic", args.synthetic_weight, "synthetic")
+    return {"train": train,
+            "dev": _rows(data.articles["dev"], schema, "article", 1.0, "articles.jsonl"),
+            "test": _rows(data.articles["test"], schema, "article", 1.0, "articles.jsonl")}
+
+
+def read_jsonl_file(path: str, text_field: str) -> list[dict]:
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data file not found: {path}")
+    rows = []
+    with open(p, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            if not isinstance(row.get(text_field), str):
+                raise DataError(f"{path}:{n}: no text in field {text_field!r}")
+            rows.append({**row, "text": row[text_field]})
+    return rows
+
+
+def jsonl_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, list[dict]]:
+    train = read_jsonl_file(args.train_file, args.text_field)
+    if args.dev_file:
+        dev = read_jsonl_file(args.dev_file, args.text_field)
+    else:  # hold out a stratified share of train, by the first dimension's label
+        rng = random.Random(args.seed)
+        label = schema.dimensions[0].label_field
+        by = {}
+        for r in train:
+            by.setdefault(str(r.get(label)), []).append(r)
+        dev = []
+        for key in sorted(by):
+            rng.shuffle(by[key])
+            dev += by[key][: round(len(by[key]) * args.dev_fraction)]
+        held = {id(r) for r in dev}
+        train = [r for r in train if id(r) not in held]
+    test = read_jsonl_file(args.test_file, args.text_field) if args.test_file else []
+    return {"train": _rows(train, schema, "article", 1.0, args.train_file),
+            "dev": _rows(dev, schema, "article", 1.0, args.dev_file or "dev"),
+            "test": _rows(test, schema, "article", 1.0, args.test_file or "test")}
+
+
+def build_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, list[dict]]:
+    splits = codebook_examples(args, schema) if args.data == "codebook" else jsonl_examples(args, schema)
+    if not splits["train"]:
+        raise ConfigError("no training examples")
+    if not splits["dev"]:
+        raise ConfigError("no dev examples: model selection needs a dev split")
+    return splits

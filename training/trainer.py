@@ -1,0 +1,234 @@
+"""Fine-tuning: multi-task loss over article and paragraph labels, model
+selection on the dev split, the best model saved with its provenance."""
+
+from __future__ import annotations
+
+import copy
+import math
+import platform
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from model.chunking import chunk_text
+from model.config import ModelConfig
+from model.inference import Prepared, Scorer, pick_device_dtype
+from model.loading import build_model, save_model
+from model.probabilities import class_probs
+from model.schema import TaskSchema
+from training.arguments import TrainingArguments
+from training.examples import IGNORE, build_examples
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def class_weights(schema: TaskSchema, examples: list[dict], mode: str) -> dict[str, torch.Tensor]:
+    """Per-class loss weights: inverse square root of the class frequency, mean 1."""
+    out = {}
+    for dim in schema.dimensions:
+        counts = Counter(dim.level_class[e["levels"][dim.name]] for e in examples if e["levels"][dim.name] != IGNORE)
+        if mode == "none" or not counts:
+            out[dim.name] = torch.ones(len(dim.classes))
+            continue
+        w = torch.tensor([1.0 / math.sqrt(max(counts.get(c, 0), 1)) for c in range(len(dim.classes))])
+        out[dim.name] = w * len(w) / w.sum()
+    return out
+
+
+def multitask_loss(schema, logits: dict, targets: dict, weights: torch.Tensor, cw: dict, level_weight: float):
+    """Per dimension: class NLL (class-weighted) + level_weight x level NLL; unlabelled items skipped."""
+    total = torch.zeros(())
+    for dim in schema.dimensions:
+        y = targets[dim.name]
+        keep = y != IGNORE
+        if not keep.any():
+            continue
+        logp_level = logits[dim.name][keep].float().log_softmax(-1)
+        level_class = torch.tensor(dim.level_class)
+        logp_class = torch.stack([torch.logsumexp(logp_level[:, level_class == c], -1)
+                                  for c in range(len(dim.classes))], -1)
+        y_level = y[keep]
+        y_class = level_class[y_level]
+        w = weights[keep] * cw[dim.name][y_class]
+        class_nll = -(logp_class.gather(1, y_class[:, None]).squeeze(1) * w).sum() / w.sum()
+        level_nll = -(logp_level.gather(1, y_level[:, None]).squeeze(1) * weights[keep]).sum() / weights[keep].sum()
+        total = total + class_nll + level_weight * level_nll
+    return total
+
+
+def tokenize(examples: list[dict], tokenizer, max_length: int) -> list[dict]:
+    out = []
+    for e in examples:
+        chunks = chunk_text(e["text"], tokenizer, max_length)
+        if chunks:
+            out.append({**e, "chunks": [c.input_ids for c in chunks]})
+    return out
+
+
+def make_batches(examples: list[dict], batch_size: int, max_chunks: int, rng: random.Random) -> list[list[dict]]:
+    """Shuffle, take a random run of at most max_chunks windows per article, then pack
+    items of similar length into batches of at most batch_size windows."""
+    items = []
+    for e in examples:
+        chunks = e["chunks"]
+        if len(chunks) > max_chunks:
+            start = rng.randrange(len(chunks) - max_chunks + 1)
+            chunks = chunks[start: start + max_chunks]
+        items.append((e, chunks))
+    rng.shuffle(items)
+    batches, pool_size = [], batch_size * 50
+    for s in range(0, len(items), pool_size):
+        pool = sorted(items[s: s + pool_size], key=lambda it: max(len(c) for c in it[1]))
+        current, n = [], 0
+        for it in pool:
+            if current and n + len(it[1]) > batch_size:
+                batches.append(current)
+                current, n = [], 0
+            current.append(it)
+            n += len(it[1])
+        if current:
+            batches.append(current)
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(batch, schema, pad_id: int):
+    seqs = [c for _, chunks in batch for c in chunks]
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    doc_index = torch.tensor([d for d, (_, chunks) in enumerate(batch) for _ in chunks], dtype=torch.long)
+    targets = {dim.name: torch.tensor([e["levels"][dim.name] for e, _ in batch]) for dim in schema.dimensions}
+    weights = torch.tensor([e["weight"] for e, _ in batch], dtype=torch.float32)
+    return ids, mask, doc_index, targets, weights
+
+
+def predict(scorer: Scorer, examples: list[dict]) -> dict[str, np.ndarray]:
+    """Article level probabilities per dimension for tokenized examples."""
+    docs = [Prepared([_Chunk(c) for c in e["chunks"]], 0, 0) for e in examples]
+    out = {d.name: [] for d in scorer.schema.dimensions}
+    for s in range(0, len(docs), 64):
+        pooled = scorer.pooled(docs[s: s + 64])
+        for name, (levels, _, _) in pooled.items():
+            out[name].append(levels.numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+class _Chunk:
+    __slots__ = ("input_ids", "text")
+
+    def __init__(self, ids):
+        self.input_ids, self.text = ids, ""
+
+
+def dev_metrics(schema: TaskSchema, examples: list[dict], probs: dict[str, np.ndarray]) -> dict:
+    """Macro-F1 per dimension (the selection metric is their mean)."""
+    from eval.metrics import macro_f1
+
+    out = {}
+    for dim in schema.dimensions:
+        keep = [i for i, e in enumerate(examples) if e["levels"][dim.name] != IGNORE]
+        gold = [dim.level_class[examples[i]["levels"][dim.name]] for i in keep]
+        pred = class_probs(dim, torch.from_numpy(probs[dim.name][keep])).argmax(-1).tolist()
+        out[f"{dim.name}_macro_f1"] = macro_f1(gold, pred, list(range(len(dim.classes))))
+    out["selection"] = float(np.mean([out[f"{d.name}_macro_f1"] for d in schema.dimensions]))
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def train(args: TrainingArguments, log=print) -> dict:
+    """Train, select on dev, save the best model to args.output_dir; returns the run record."""
+    started = time.time()
+    set_seed(args.seed)
+    schema = args.schema()
+    config = ModelConfig(schema=schema, base_model=args.base_model, max_length=args.max_length,
+                         finetune=args.finetune, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
+                         lora_dropout=args.lora_dropout, name=args.name)
+    splits = build_examples(args, schema)
+    net, tokenizer = build_model(config, seed=args.seed)
+    device, dtype = pick_device_dtype(args.device, {"auto": "auto", "bf16": "bf16", "fp32": "fp32"}[args.precision])
+    net.to(device)
+    train_ex = tokenize(splits["train"], tokenizer, args.max_length)
+    dev_ex = tokenize(splits["dev"], tokenizer, args.max_length)
+    log(f"train: {Counter(e['kind'] for e in train_ex)}; dev: {len(dev_ex)} articles; "
+        f"device {device.type}, {'bf16 autocast' if dtype == torch.bfloat16 else 'fp32'}")
+    cw = class_weights(schema, train_ex, args.class_weighting)
+    rng = random.Random(args.seed)
+    steps_per_epoch = len(make_batches(train_ex, args.batch_size, args.train_max_chunks, random.Random(0)))
+    total_steps = steps_per_epoch * args.epochs
+    head_params = list(net.heads.parameters())
+    enc_params = [p for p in net.encoder.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW([{"params": enc_params, "lr": args.learning_rate},
+                               {"params": head_params, "lr": args.head_learning_rate}], weight_decay=args.weight_decay)
+    from transformers import get_linear_schedule_with_warmup
+
+    sched = get_linear_schedule_with_warmup(optim, int(args.warmup_ratio * total_steps), total_steps)
+    scorer = Scorer(net, tokenizer, config, "training", device=device.type,
+                    dtype="bf16" if dtype == torch.bfloat16 else "fp32", autocast=True)
+    history, best, best_state, bad = [], -1.0, None, 0
+    pad = tokenizer.pad_token_id or 0
+    for epoch in range(1, args.epochs + 1):
+        net.train()
+        batches = make_batches(train_ex, args.batch_size, args.train_max_chunks, rng)
+        bar = tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=2)
+        losses = []
+        for batch in bar:
+            ids, mask, doc_index, targets, weights = collate(batch, schema, pad)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+                logits, _ = net(ids.to(device), mask.to(device), doc_index.to(device), len(batch))
+            loss = multitask_loss(schema, {k: v.cpu() for k, v in logits.items()}, targets, weights, cw,
+                                  args.level_loss_weight)
+            optim.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optim.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        net.eval()
+        metrics = dev_metrics(schema, dev_ex, predict(scorer, dev_ex))
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), **metrics})
+        log(f"epoch {epoch}: loss {np.mean(losses):.3f}, dev " +
+            ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+        if metrics["selection"] > best:
+            best, bad = metrics["selection"], 0
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()})
+        else:
+            bad += 1
+            if bad >= args.patience:
+                log(f"early stop: no dev improvement for {bad} epochs")
+                break
+    net.load_state_dict(best_state)
+    best_epoch = max(history, key=lambda h: h["selection"])
+    config.training = {
+        "arguments": args.to_dict(), "history": history, "best_epoch": best_epoch["epoch"],
+        "dev": {k: v for k, v in best_epoch.items() if k not in ("epoch", "train_loss")},
+        "examples": {s: dict(Counter(e["kind"] for e in splits[s])) for s in ("train", "dev", "test")},
+        "seconds": round(time.time() - started, 1), "cpu": cpu_model(), "device": device.type,
+        "precision": "bf16" if dtype == torch.bfloat16 else "fp32", "torch": torch.__version__,
+    }
+    net.to("cpu")
+    out = save_model(net, tokenizer, config, args.output_dir)
+    log(f"saved {out} (best epoch {best_epoch['epoch']}, dev selection {best:.3f}, {config.training['seconds']}s)")
+    return {"output_dir": str(out), **config.training}
