@@ -47,6 +47,7 @@ class TrainingArguments:
     synthetic_weight: float = 0.5
     class_weighting: str = "sqrt_inverse"  # or "none"
     train_max_chunks: int = 8  # windows of one article per step (a random run of them); scoring reads all
+    neutral_sample_rate: float = 1.0  # share of all-neutral, frame-absent real examples drawn anew each epoch
     patience: int = 2
     seed: int = 13
     precision: str = "auto"  # auto (bf16 where the CPU or GPU supports it) | bf16 | fp32
@@ -69,6 +70,8 @@ class TrainingArguments:
         for name in ("epochs", "batch_size", "max_length", "train_max_chunks"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if not 0 < self.neutral_sample_rate <= 1:
+            raise ConfigError("neutral_sample_rate must be in (0, 1]")
         if not 0 < self.learning_rate < 1:
             raise ConfigError("learning_rate must be in (0, 1)")
         self.schema()  # validate the task now, not after loading data

@@ -74,11 +74,23 @@ def tokenize(examples: list[dict], tokenizer, max_length: int) -> list[dict]:
     return out
 
 
-def make_batches(examples: list[dict], batch_size: int, max_chunks: int, rng: random.Random) -> list[list[dict]]:
-    """Shuffle, take a random run of at most max_chunks windows per article, then pack
-    items of similar length into batches of at most batch_size windows."""
+def is_background(e: dict, schema: TaskSchema) -> bool:
+    """A real example whose every label is a base class (neutral, absent)."""
+    return e["kind"] != "synthetic" and all(
+        e["levels"][d.name] == IGNORE or d.classes[d.level_class[e["levels"][d.name]]] not in d.signal_classes
+        for d in schema.dimensions)
+
+
+def make_batches(examples: list[dict], batch_size: int, max_chunks: int, rng: random.Random,
+                 keep_background: float = 1.0, schema: TaskSchema | None = None) -> list[list[dict]]:
+    """Shuffle, keep a fresh random share of background examples (the rest of this
+    epoch's compute goes to the rare classes), take a random run of at most
+    max_chunks windows per article, then pack items of similar length into batches
+    of at most batch_size windows."""
     items = []
     for e in examples:
+        if keep_background < 1 and is_background(e, schema) and rng.random() >= keep_background:
+            continue
         chunks = e["chunks"]
         if len(chunks) > max_chunks:
             start = rng.randrange(len(chunks) - max_chunks + 1)
@@ -175,7 +187,8 @@ def train(args: TrainingArguments, log=print) -> dict:
         f"device {device.type}, {'bf16 autocast' if dtype == torch.bfloat16 else 'fp32'}")
     cw = class_weights(schema, train_ex, args.class_weighting)
     rng = random.Random(args.seed)
-    steps_per_epoch = len(make_batches(train_ex, args.batch_size, args.train_max_chunks, random.Random(0)))
+    steps_per_epoch = len(make_batches(train_ex, args.batch_size, args.train_max_chunks, random.Random(0),
+                                       args.neutral_sample_rate, schema))
     total_steps = steps_per_epoch * args.epochs
     head_params = list(net.heads.parameters())
     enc_params = [p for p in net.encoder.parameters() if p.requires_grad]
@@ -190,7 +203,7 @@ def train(args: TrainingArguments, log=print) -> dict:
     pad = tokenizer.pad_token_id or 0
     for epoch in range(1, args.epochs + 1):
         net.train()
-        batches = make_batches(train_ex, args.batch_size, args.train_max_chunks, rng)
+        batches = make_batches(train_ex, args.batch_size, args.train_max_chunks, rng, args.neutral_sample_rate, schema)
         bar = tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=2)
         losses = []
         for batch in bar:

@@ -41,13 +41,17 @@ def disagreements(first: dict, second: dict) -> list[str]:
     return sorted(i for i in second if i in first and any(first[i][k] != second[i][k] for k in COMPARED))
 
 
-def assign_splits(labels: dict[str, dict], seed: int = SPLIT_SEED) -> dict[str, str]:
-    """Article-level splits, stratified by stance class x sovereignty."""
+def assign_splits(labels: dict[str, dict], fixed: dict[str, str] | None = None,
+                  seed: int = SPLIT_SEED) -> dict[str, str]:
+    """Article-level splits, stratified by stance class x sovereignty. Articles in
+    `fixed` keep their split (splits never move once published); new ones are
+    assigned among themselves."""
     rng = random.Random(seed)
+    out = {i: s for i, s in (fixed or {}).items() if i in labels}
     strata = defaultdict(list)
     for i in sorted(labels):
-        strata[(stance_class(labels[i]["stance"]), labels[i]["sovereignty"])].append(i)
-    out = {}
+        if i not in out:
+            strata[(stance_class(labels[i]["stance"]), labels[i]["sovereignty"])].append(i)
     for key in sorted(strata):
         ids = strata[key]
         rng.shuffle(ids)
@@ -98,7 +102,10 @@ def main() -> None:
                     **{k: src[k] for k in CODE_FIELDS},
                     "confidence": r.get("confidence"), "rationale": src["rationale"], "coder": src["coder"],
                     "double_coded": i in second, "adjudicated": i in adjudicated}
-    splits = assign_splits(final)
+    previous = {}
+    if (root / "articles.jsonl").exists():
+        previous = {r["id"]: r["split"] for r in read_jsonl(root / "articles.jsonl")}
+    splits = assign_splits(final, previous)
     with open(root / "articles.jsonl", "w", encoding="utf-8") as f:
         for i in sorted(final):
             f.write(json.dumps({**final[i], "split": splits[i]}, ensure_ascii=False) + "\n")
