@@ -24,7 +24,7 @@ _ENGLISH = set("the of and to a in is that for it on was with as by be are this 
 
 def english_warning(text: str) -> str:
     words = re.findall(r"[^\W\d_]+", text[:5000].lower())
-    if len(words) >= 20 and sum(w in _ENGLISH for w in words) < 0.03 * len(words):
+    if len(words) >= 20 and sum(w in _ENGLISH for w in words) < 0.08 * len(words):
         return "text may not be English (few English function words); scored anyway, read with care"
     return ""
 

@@ -1,0 +1,199 @@
+"""`oped score` end to end on a tiny model: formats, bad rows, resume, stdin."""
+
+import csv
+import gzip
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from model import load_model
+from model.pipeline import score_corpus
+from model.readers import InputError
+from tests.conftest import DOVE, HAWK, NEUTRAL
+
+COLUMNS = ["id", "status", "error", "stance", "stance_score", "p_dovish", "p_neutral", "p_hawkish",
+           "stance_intensity", "sovereignty", "p_sovereignty", "sovereignty_salience", "evidence_stance",
+           "evidence_sovereignty", "n_words", "n_tokens", "n_chunks", "model"]
+ROWS = [{"id": f"r{i}", "text": t, "outlet": f"o{i % 2}"} for i, t in enumerate([HAWK, DOVE, NEUTRAL, HAWK + "\n\n" + DOVE])]
+
+
+@pytest.fixture(scope="module")
+def scorer(codebook_model):
+    return load_model(codebook_model, dtype="fp32", batch_size=4)
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in open(path, encoding="utf-8")]
+
+
+def test_jsonl_output_has_the_documented_columns_first(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    summary = score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert [r["id"] for r in out] == ["r0", "r1", "r2", "r3"]
+    assert list(out[0])[: len(COLUMNS)] == COLUMNS
+    assert out[0]["outlet"] == "o0" and out[0]["status"] == "ok"
+    assert summary.ok == 4 and summary.errors == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "jsonl.gz", "txtdir"])
+def test_every_input_format(scorer, tmp_path, fmt):
+    frame = pd.DataFrame(ROWS)
+    if fmt == "csv":
+        src = tmp_path / "in.csv"
+        frame.to_csv(src, index=False)
+    elif fmt == "tsv":
+        src = tmp_path / "in.tsv"
+        frame.to_csv(src, index=False, sep="\t")
+    elif fmt == "parquet":
+        src = tmp_path / "in.parquet"
+        frame.to_parquet(src)
+    elif fmt == "jsonl.gz":
+        src = tmp_path / "in.jsonl.gz"
+        with gzip.open(src, "wt") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in ROWS))
+    else:
+        src = tmp_path / "docs"
+        src.mkdir()
+        for r in ROWS:
+            (src / f"{r['id']}.txt").write_text(r["text"])
+    score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert [r["id"] for r in out] == ["r0", "r1", "r2", "r3"]
+    assert all(r["status"] == "ok" for r in out)
+
+
+@pytest.mark.parametrize("out_name", ["out.csv", "out.parquet"])
+def test_output_formats(scorer, tmp_path, out_name):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    score_corpus(str(src), str(tmp_path / out_name), scorer, progress=False)
+    frame = pd.read_csv(tmp_path / out_name) if out_name.endswith("csv") else pd.read_parquet(tmp_path / out_name)
+    assert list(frame["id"]) == ["r0", "r1", "r2", "r3"]
+    assert list(frame.columns)[: len(COLUMNS)] == COLUMNS
+
+
+def test_every_bad_row_yields_exactly_one_row_saying_why(scorer, tmp_path):
+    src = tmp_path / "bad.jsonl"
+    big = ("we must strike . " * 4) + "\n\n"
+    lines = [
+        json.dumps({"id": "ok1", "text": HAWK}).encode(),
+        b"{not json",
+        json.dumps({"id": "notext"}).encode(),
+        json.dumps({"id": "empty", "text": "   "}).encode(),
+        json.dumps({"id": "number", "text": 42}).encode(),
+        b'{"id": "latin1", "text": "caf\xe9 talks and peace ."}',
+        b"\x00\x01\x02\xff\xfe binary junk",
+        json.dumps({"id": "binary", "text": "\x00\x01\x02\x03" * 50}).encode(),
+        json.dumps({"id": "huge", "text": big * (5_000_000 // len(big))}).encode(),
+        json.dumps({"id": "ok1", "text": DOVE}).encode(),
+        json.dumps({"id": "foreign", "text": "Die Regierung will mit dem Nachbarland verhandeln und den Streit "
+                    "beilegen, sagte der Minister am Montag in der Hauptstadt vor Journalisten und Gästen."}).encode(),
+        json.dumps(["a", "list"]).encode(),
+    ]
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    summary = score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert len(out) == len(lines) == summary.rows
+    by = {r["id"]: r for r in out}
+    assert by["notext"]["error"] == "no 'text' field"
+    assert by["empty"]["error"] == "'text' is empty"
+    assert "not a string" in by["number"]["error"]
+    assert by["latin1"]["status"] == "ok" and "not UTF-8" in by["latin1"]["warning"]
+    assert "not valid JSON" in out[1]["error"] and "not valid JSON" in out[6]["error"]
+    assert "binary" in by["binary"]["error"]
+    assert by["huge"]["status"] == "ok" and by["huge"]["n_words"] >= 1_000_000
+    assert [r["status"] for r in out if r["id"] == "ok1"] == ["ok", "ok"]
+    assert "duplicate id" in out[9]["warning"]
+    assert by["foreign"]["status"] == "ok" and "not be English" in by["foreign"]["warning"]
+    assert "not a JSON object" in out[11]["error"]
+    assert all(r["status"] == "error" and r["error"] for r in out if r["status"] != "ok")
+
+
+def test_wrong_text_field_and_unreadable_file_fail_before_work(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "body": "x"}) + "\n")
+    with pytest.raises(InputError, match="no row has a 'text' field.*body"):
+        score_corpus(str(src), str(tmp_path / "o.jsonl"), scorer, progress=False)
+    assert not (tmp_path / "o.jsonl").exists()
+    with pytest.raises(InputError, match="no such file"):
+        score_corpus(str(tmp_path / "missing.jsonl"), None, scorer, progress=False)
+    bad = tmp_path / "broken.jsonl.gz"
+    bad.write_bytes(b"this is not gzip")
+    with pytest.raises(InputError, match="cannot be read"):
+        score_corpus(str(bad), None, scorer, progress=False)
+
+
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.csv"])
+def test_resume_after_a_torn_write_gives_the_uninterrupted_output(scorer, tmp_path, out_name):
+    src = tmp_path / "in.jsonl"
+    rows = [{"id": f"d{i}", "text": [HAWK, DOVE, NEUTRAL][i % 3]} for i in range(30)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    full = tmp_path / ("full_" + out_name)
+    score_corpus(str(src), str(full), scorer, progress=False)
+    # simulate kill -9 mid-write: a prefix of the output, cut inside a row
+    part = tmp_path / out_name
+    data = full.read_bytes()
+    part.write_bytes(data[: int(len(data) * 0.55)])
+    with pytest.raises(FileExistsError):
+        score_corpus(str(src), str(part), scorer, progress=False)
+    summary = score_corpus(str(src), str(part), scorer, resume=True, progress=False)
+    assert summary.skipped > 0
+    if out_name.endswith("csv"):
+        got = list(csv.reader(open(part)))
+        want = list(csv.reader(open(full)))
+    else:
+        got, want = read_jsonl(part), read_jsonl(full)
+    assert got == want
+
+
+def test_killed_process_then_resume(codebook_model, tmp_path):
+    """A real kill -9 of `oped score`, then --resume: same rows as one clean run."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"k{i}", "text": (HAWK + "\n\n") * (1 + i % 5)}) + "\n"
+                           for i in range(400)))
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "cli", "score", str(src), "-o", str(out), "--model", codebook_model,
+           "--dtype", "fp32", "-q", "--batch-size", "2"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path.parent, env=_env())
+    import time
+
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or out.stat().st_size < 2000):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    subprocess.run(cmd + ["--resume"], check=True, env=_env())
+    ids = [r["id"] for r in read_jsonl(out)]
+    assert ids == [f"k{i}" for i in range(400)]
+
+
+def _env():
+    import os
+    from pathlib import Path
+
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+
+
+def test_stdin_to_stdout(codebook_model):
+    cmd = [sys.executable, "-m", "cli", "score", "-", "--model", codebook_model, "--dtype", "fp32", "-q"]
+    res = subprocess.run(cmd, input="".join(json.dumps(r) + "\n" for r in ROWS), capture_output=True, text=True,
+                         check=True, env=_env())
+    assert [json.loads(line)["id"] for line in res.stdout.splitlines()] == ["r0", "r1", "r2", "r3"]
+
+
+def test_scores_identical_across_batch_sizes_in_the_pipeline(codebook_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS * 5))
+    outs = []
+    for bs in (1, 7, 64):
+        out = tmp_path / f"o{bs}.jsonl"
+        score_corpus(str(src), str(out), load_model(codebook_model, dtype="fp32", batch_size=bs), progress=False)
+        outs.append(read_jsonl(out))
+    for a, b in zip(outs[0], outs[2]):
+        assert a["p_hawkish"] == pytest.approx(b["p_hawkish"], abs=1e-4)
+        assert a["p_sovereignty"] == pytest.approx(b["p_sovereignty"], abs=1e-4)

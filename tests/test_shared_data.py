@@ -1,0 +1,50 @@
+"""The project's own labels against the shared corpus (skipped without ../shared)."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from tests.conftest import CORPUS, needs_shared
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@needs_shared
+def test_every_label_joins_its_text_and_the_data_plan_is_met():
+    from training.stats import data_stats
+
+    s = data_stats(CORPUS)
+    assert s["unmatched_labels"] == 0
+    assert s["articles"]["total"] >= 800 and s["articles"]["test"] >= 150
+    assert s["article_labels"]["hawkish"] >= 150 and s["article_labels"]["dovish"] >= 150 and s["article_labels"]["sovereignty_present"] >= 150
+    assert s["paragraphs"] >= 3000 and s["paragraph_articles"] >= 400
+    assert s["synthetic_paragraphs"] >= 400
+    assert s["double_coded_articles"] >= 100
+    assert set(s["alpha"]) == {"stance_intensity", "stance_class", "sovereignty"}
+
+
+@needs_shared
+def test_no_corpus_sentence_is_committed():
+    """The project stores ids, hashes and its own labels, never the articles' text."""
+    def sentences(text):
+        for s in re.split(r"(?<=[.!?])\s+|\n+", text):
+            s = " ".join(s.split())
+            if len(s) >= 60:
+                yield s
+
+    known = set()
+    with open(CORPUS, encoding="utf-8") as f:
+        for line in f:
+            known.update(sentences(json.loads(line)["text"]))
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    leaks = {}
+    for name in files:
+        path = ROOT / name
+        if path.suffix in (".jsonl", ".json", ".md", ".py", ".csv", ".txt", ".toml") and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="ignore")
+            text = text.replace('\\"', '"').replace("\\n", "\n")
+            hits = sum(s in known for s in sentences(text))
+            if hits >= 2:
+                leaks[name] = hits
+    assert not leaks, f"corpus sentences found in committed files: {leaks}"
