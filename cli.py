@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -94,6 +95,20 @@ def train(config: str = typer.Option("training/configs/default.toml", help="TOML
 
 
 @app.command()
+def distill(config: str = typer.Option("training/configs/fast.toml", help="TOML config with teacher, encoder_layers "
+                                                                         "and distill_* keys"),
+            teacher: Optional[str] = typer.Option(None, help="teacher model directory [default: the config's]"),
+            layers: Optional[int] = typer.Option(None, help="keep the base encoder's first N layers"),
+            set_: Optional[List[str]] = typer.Option(None, "--set", help="override a config key: key=value")):
+    """Distil a smaller, faster student from a trained model (soft targets on labelled and unlabelled text).
+
+    Example: oped distill --teacher runs/my-model --layers 3 --set output_dir=runs/my-fast
+    """
+    extra = list(set_ or []) + ([f"teacher={teacher}"] if teacher else []) + ([f"encoder_layers={layers}"] if layers else [])
+    train(config=config, set_=extra)
+
+
+@app.command()
 def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/.parquet (optionally .gz), "
                                                  "a folder of .txt files, or - for JSON lines on stdin"),
           output: Optional[str] = typer.Option(None, "-o", "--output", help=".jsonl, .csv, .tsv or .parquet; "
@@ -109,7 +124,13 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           resume: bool = typer.Option(False, help="continue an interrupted run: skip rows already in OUTPUT"),
           limit: Optional[int] = typer.Option(None, help="score only the first N rows"),
           drop_fields: bool = typer.Option(False, help="do not copy the input's other fields to the output"),
-          quiet: bool = typer.Option(False, "-q", "--quiet", help="no progress bar or summary")):
+          quiet: bool = typer.Option(False, "-q", "--quiet", help="no progress bar or summary"),
+          engine: str = typer.Option("local", help="local, or ray (a Ray cluster; OUTPUT is then a folder of shards)"),
+          address: Optional[str] = typer.Option(None, help="ray: cluster address ('auto', 'ray://host:10001'); "
+                                                            "a local cluster when omitted"),
+          num_workers: int = typer.Option(2, help="ray: scoring actors (each loads the model once)"),
+          gpus_per_worker: float = typer.Option(0.0, help="ray: GPUs per actor"),
+          shard_format: str = typer.Option("jsonl", help="ray: shard files as jsonl or parquet")):
     """Score every article of a corpus: one output row per input row, in input order.
 
     Example: oped score examples/articles.jsonl -o scores.csv
@@ -120,6 +141,25 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
 
     if device not in ("auto", "cpu", "cuda") or dtype not in ("auto", "bf16", "fp32"):
         _fail("--device takes auto, cpu or cuda; --dtype takes auto, bf16 or fp32")
+    if engine == "ray":
+        from model.ray_engine import score_with_ray
+
+        if not output or Path(output).suffix:
+            _fail("--engine ray writes a folder of shards: give -o FOLDER")
+        if shard_format not in ("jsonl", "parquet"):
+            _fail("--shard-format takes jsonl or parquet")
+        try:
+            r = score_with_ray(input, output, address, num_workers, gpus_per_worker, model=model, device=device,
+                               dtype=dtype, batch_size=batch_size, text_field=text_field, id_field=id_field,
+                               title_field=title_field, drop_fields=drop_fields, shard_format=shard_format)
+        except (InputError, FileNotFoundError, ValueError, RuntimeError) as e:
+            _fail(str(e))
+        if not quiet:
+            typer.echo(f"{r['rows']} rows scored ({r['ok']} ok, {r['errors']} error) in {r['shards']} shards "
+                       f"({r['skipped_shards']} already done) -> {output}", err=True)
+        return
+    if engine != "local":
+        _fail("--engine takes local or ray")
     try:
         scorer = load_model(model, device=device, dtype=dtype, batch_size=batch_size)
         summary = score_corpus(input, output, scorer, text_field=text_field, id_field=id_field,
@@ -129,6 +169,157 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
         _fail(str(e))
     if not quiet:
         typer.echo(summary.line(), err=True)
+
+
+@app.command("eval")
+def evaluate(gold: Optional[str] = typer.Option(None, help="hand-coded file (.jsonl/.csv/.tsv/.parquet): id and any of stance, "
+                                                "stance_intensity, sovereignty, sovereignty_salience (and text for --model)"),
+             pred: Optional[str] = typer.Option(None, help="an `oped score` output to evaluate"),
+             model: Optional[str] = typer.Option(None, help="score GOLD's text with this model instead of --pred"),
+             out: str = typer.Option("eval_out", help="folder for report.md, metrics.json and plots"),
+             baselines: bool = typer.Option(False, "--baselines", help="instead: compare the model with lexicon, "
+                                            "TF-IDF and zero-shot baselines on the project's test split"),
+             corpus: Optional[str] = typer.Option(None, help="with --baselines: the corpus the labels refer to")):
+    """Validity against hand coding: F1, kappa, alpha, Spearman, AUC, calibration, with 95% CIs.
+
+    Example: oped eval --gold my_coding.csv --pred scores.csv --out eval_out
+    """
+    from eval.evaluate import evaluate as run
+    from eval.gold import EvalInputError
+
+    if baselines:
+        from eval.compare import compare, markdown
+        from training.data import DataError
+
+        try:
+            typer.echo(markdown(compare(corpus, model or "default")))
+        except (DataError, FileNotFoundError) as e:
+            _fail(str(e))
+        return
+    if not gold:
+        _fail("--gold is required (or --baselines)")
+    if pred and model:
+        _fail("give --pred or --model, not both")
+    try:
+        metrics = run(gold, pred, model, out)
+    except (EvalInputError, FileNotFoundError) as e:
+        _fail(str(e))
+    st, sv = metrics.get("stance"), metrics.get("sovereignty")
+    if st:
+        typer.echo(f"stance: macro-F1 {st['macro_f1']['value']:.3f}, kappa {st['cohen_kappa']['value']:.3f}")
+    if sv:
+        typer.echo(f"sovereignty: F1 {sv['f1']['value']:.3f}, kappa {sv['cohen_kappa']['value']:.3f}")
+    typer.echo(f"report: {out}/report.md")
+
+
+@app.command()
+def agreement(a: str = typer.Argument(..., help="first coder's file (id + codes)"),
+              b: str = typer.Argument(..., help="second coder's file (id + codes)"),
+              as_json: bool = typer.Option(False, "--json", help="print JSON")):
+    """Inter-coder reliability of two coders' files: alpha, kappa, agreement, confusion.
+
+    Example: oped agreement coder_a.csv coder_b.csv
+    """
+    from eval.coder_agreement import coder_agreement, format_agreement
+    from eval.gold import EvalInputError
+
+    try:
+        r = coder_agreement(a, b)
+    except EvalInputError as e:
+        _fail(str(e))
+    typer.echo(json.dumps(r, indent=2) if as_json else format_agreement(r))
+
+
+@app.command()
+def report(scores: str = typer.Argument(..., help="an `oped score` output (.jsonl/.csv/.parquet)"),
+           by: Optional[List[str]] = typer.Option(None, "--by", help="group by a field, or FIELD:month|year|week "
+                                                                   "for dates (repeatable)"),
+           meta: Optional[str] = typer.Option(None, help="the scored input, to join fields by id when the scores "
+                                                         "were made with --drop-fields"),
+           out: str = typer.Option("report", help="folder for report.html, CSVs and PNGs")):
+    """Aggregate a scored corpus by outlet, period or any field: tables with CIs, plots, one HTML file.
+
+    Example: oped report scores.csv --by outlet --by date:month --out report
+    """
+    from eval.corpus_report import write_report
+    from eval.gold import EvalInputError
+
+    try:
+        path = write_report(scores, list(by or ["outlet"]), out, meta)
+    except EvalInputError as e:
+        _fail(str(e))
+    typer.echo(f"report: {path}")
+
+
+@app.command()
+def sample(scores: str = typer.Argument(..., help="an `oped score` output"),
+           n: int = typer.Option(200, "-n", help="articles to pick"),
+           strategy: str = typer.Option("uncertainty", help="uncertainty | diverse | stratified"),
+           by: str = typer.Option("outlet", help="field to spread a 'diverse' sample over"),
+           meta: Optional[str] = typer.Option(None, help="the scored input, to include text and titles"),
+           output: str = typer.Option("batch.csv", "-o", "--output", help="CSV to write (Label Studio files beside it)")):
+    """Pick the articles whose hand coding would most improve the model, as a coding batch.
+
+    Example: oped sample scores.csv -n 200 --strategy diverse --meta corpus.jsonl -o batch.csv
+    """
+    from eval.gold import EvalInputError
+    from training.annotation.active import export, pick
+    from eval.corpus_report import load_scores
+
+    try:
+        files = export(pick(load_scores(scores), n, strategy, by), output, meta)
+    except EvalInputError as e:
+        _fail(str(e))
+    typer.echo("wrote " + ", ".join(map(str, files)))
+
+
+@app.command("import-labels")
+def import_labels(file: str = typer.Argument(..., help="coded CSV/TSV, or a Label Studio JSON export"),
+                  output: str = typer.Option("labels.jsonl", "-o", "--output", help="JSON lines of valid labels")):
+    """Bring hand codes back, validated against the codebook; each bad row is named with its reason.
+
+    Example: oped import-labels batch_coded.csv -o my_labels.jsonl
+    """
+    from eval.gold import EvalInputError
+    from training.annotation.label_import import import_labels as run
+
+    try:
+        n_good, errors = run(file, output)
+    except EvalInputError as e:
+        _fail(str(e))
+    for line in errors:
+        typer.echo(f"error: {line}", err=True)
+    typer.echo(f"{n_good} labels written to {output}; {len(errors)} rows rejected")
+    if errors:
+        raise typer.Exit(1)
+
+
+bench_app = typer.Typer(help="Published benchmarks, run through the project's own train and eval.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("fomc")
+def bench_fomc(seed: int = typer.Option(5768, help="the paper's seed split: 5768, 78516 or 944601"),
+               base_model: Optional[str] = typer.Option(None, help="encoder: HF id or path [default: packaged MiniLM]"),
+               out: str = typer.Option("runs/fomc", help="folder for the model and metrics.json"),
+               data_dir: Optional[str] = typer.Option(None, help="folder with combined-{train,test}-SEED.jsonl "
+                                                                  "[default: ../shared/benchmarks/fomc]"),
+               set_: Optional[List[str]] = typer.Option(None, "--set", help="override a training key: key=value")):
+    """Train and test on the FOMC hawkish/dovish benchmark (Shah et al., ACL 2023) for one seed split.
+
+    Example: oped bench fomc --seed 5768 --out runs/fomc-5768
+    """
+    from eval.fomc import FOMC_DIR, run_fomc
+    from training.arguments import ConfigError
+    from training.data import DataError
+
+    overrides = list(set_ or []) + ([f"base_model={base_model}"] if base_model else [])
+    try:
+        m = run_fomc(seed, f"{out}", data_dir or FOMC_DIR, overrides)
+    except (ConfigError, DataError, FileNotFoundError) as e:
+        _fail(str(e))
+    typer.echo(f"FOMC seed {seed}: weighted F1 {m['weighted_f1']:.3f}, macro-F1 {m['macro_f1']:.3f}, "
+               f"accuracy {m['accuracy']:.3f} ({m['seconds']:.0f}s) -> {out}/metrics.json")
 
 
 def main():  # pragma: no cover

@@ -18,6 +18,7 @@ class ModelConfig:
     base_model: str = "packaged:all-MiniLM-L6-v2"
     max_length: int = 256
     finetune: str = "lora"  # "lora": adapter on a base loaded by name; "full": the whole encoder is saved
+    encoder_layers: int = 0  # > 0: the base cut to its first N layers (a distilled fast model)
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.1

@@ -44,15 +44,31 @@ def load_tokenizer(name_or_path: str):
     return tok
 
 
-def build_model(config: ModelConfig, seed: int | None = None):
-    """A fresh trainable model (base encoder + new heads) and its tokenizer."""
+def load_base_encoder(name_or_path: str, layers: int = 0):
+    """A pretrained encoder, cut to its first `layers` transformer layers when layers > 0
+    (a smaller, faster model that still reads every token)."""
     from transformers import AutoModel
 
+    kwargs = {"add_pooling_layer": False} if _is_bert_like(name_or_path) else {}
+    encoder = AutoModel.from_pretrained(name_or_path, **kwargs)
+    if layers:
+        stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+        if stack is None:
+            raise ValueError(f"encoder_layers works for BERT-style encoders; {name_or_path} has no encoder.layer")
+        if not 0 < layers <= len(stack):
+            raise ValueError(f"encoder_layers must be 1..{len(stack)}, not {layers}")
+        encoder.encoder.layer = stack[:layers]
+        encoder.config.num_hidden_layers = layers
+    return encoder
+
+
+def build_model(config: ModelConfig, seed: int | None = None):
+    """A fresh trainable model (base encoder + new heads) and its tokenizer."""
     _quiet_transformers()
     base = resolve_base_model(config.base_model)
     if seed is not None:
         torch.manual_seed(seed)
-    encoder = AutoModel.from_pretrained(base, add_pooling_layer=False) if _is_bert_like(base) else AutoModel.from_pretrained(base)
+    encoder = load_base_encoder(base, config.encoder_layers)
     if config.finetune == "lora":
         from peft import LoraConfig, get_peft_model
 
@@ -113,22 +129,18 @@ def model_version(directory: Path) -> str:
 def load_network(directory: str | Path, merge: bool = True):
     """(OpedModel, tokenizer, ModelConfig) from a saved directory. A LoRA adapter is
     merged into the base weights for inference, so scoring runs a plain encoder."""
-    from transformers import AutoModel
-
     _quiet_transformers()
     path = resolve_model_dir(directory)
     config = ModelConfig.load(path)
     if config.finetune == "lora":
         from peft import PeftModel
 
-        base = resolve_base_model(config.base_model)
-        kwargs = {"add_pooling_layer": False} if _is_bert_like(base) else {}
-        encoder = PeftModel.from_pretrained(AutoModel.from_pretrained(base, **kwargs), path)
+        base = load_base_encoder(resolve_base_model(config.base_model), config.encoder_layers)
+        encoder = PeftModel.from_pretrained(base, path)
         if merge:
             encoder = encoder.merge_and_unload()
     else:
-        kwargs = {"add_pooling_layer": False} if _is_bert_like(str(path)) else {}
-        encoder = AutoModel.from_pretrained(path, **kwargs)
+        encoder = load_base_encoder(str(path))
     net = OpedModel(encoder, config.schema, config.dropout)
     missing = net.heads.load_state_dict(load_file(str(path / HEADS_FILE)), strict=True)
     del missing

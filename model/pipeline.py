@@ -15,7 +15,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from model.readers import Record, read_records
+from model.readers import Record, count_rows, read_records
 from model.writers import finish, open_sink, output_format, repair_and_count, stream_path
 
 GROUP_WINDOWS = 256  # windows scored together: enough to sort by length, small enough for bounded memory
@@ -103,24 +103,10 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     columns = scorer.output_columns()
     sink = open_sink(output_path)
     para_sink = open_sink(paragraphs_path) if paragraphs_path else None
-    bar = _progress(progress)
+    bar = _progress(progress, input_path, limit)
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            groups = _groups(records, scorer, limit, skip, summary)
-            pending = pool.submit(next, groups, None)
-            while True:
-                group = pending.result()
-                if group is None:
-                    break
-                pending = pool.submit(next, groups, None)  # prepare the next group while this one encodes
-                rows, para_rows = _score_group(group, scorer, columns, drop_fields, summary)
-                sink.write(rows)
-                if para_sink and para_rows:
-                    para_sink.write(para_rows)
-                if bar is not None:
-                    bar.update(len(rows))
-                    elapsed = max(time.time() - started, 1e-9)
-                    bar.set_postfix_str(f"{summary.tokens / elapsed:,.0f} tok/s")
+        write_scores(records, sink, scorer, summary, columns, limit=limit, skip=skip, drop_fields=drop_fields,
+                     para_sink=para_sink, bar=bar)
     finally:
         sink.close()
         if para_sink:
@@ -132,6 +118,28 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
         finish(paragraphs_path)
     summary.seconds = time.time() - started
     return summary
+
+
+def write_scores(records, sink, scorer, summary: Summary, columns: list[str], limit: int | None = None,
+                 skip: Counter | None = None, drop_fields: bool = False, para_sink=None, bar=None) -> None:
+    """Score Records group by group into a sink; the next group is cut into windows in
+    a background thread while the current one encodes."""
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        groups = _groups(records, scorer, limit, skip or Counter(), summary)
+        pending = pool.submit(next, groups, None)
+        while True:
+            group = pending.result()
+            if group is None:
+                break
+            pending = pool.submit(next, groups, None)
+            rows, para_rows = _score_group(group, scorer, columns, drop_fields, summary)
+            sink.write(rows)
+            if para_sink and para_rows:
+                para_sink.write(para_rows)
+            if bar is not None:
+                bar.update(len(rows))
+                bar.set_postfix_str(f"{summary.tokens / max(time.time() - started, 1e-9):,.0f} tok/s")
 
 
 def _score_group(group, scorer, columns, drop_fields, summary):
@@ -157,11 +165,14 @@ def _score_group(group, scorer, columns, drop_fields, summary):
     return rows, para_rows
 
 
-def _progress(progress: bool | None):
+def _progress(progress: bool | None, input_path: str, limit: int | None):
     if progress is None:
         progress = sys.stderr.isatty()
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(unit="doc", file=sys.stderr, mininterval=1.0)
+    total = count_rows(input_path)
+    if limit is not None:
+        total = min(total, limit) if total is not None else limit
+    return tqdm(total=total, unit="doc", file=sys.stderr, mininterval=1.0)

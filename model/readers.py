@@ -150,6 +150,34 @@ def raw_rows(path: str) -> Iterator[tuple[int, object]]:
     return _txtdir(path)
 
 
+def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line: int, text_field: str = "text",
+                    id_field: str = "id", title_field: str | None = None) -> Iterator[Record]:
+    """Records of the JSON lines between byte offsets [start, end) of an uncompressed
+    file (both at line starts): one shard of a distributed run. first_row counts the
+    non-blank rows before the shard and first_line the physical lines, so rows and
+    error messages read exactly as in a local run."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        row, line_no, pos = first_row, first_line, start
+        while pos < end:
+            raw = f.readline()
+            if not raw:
+                break
+            pos += len(raw)
+            line_no += 1
+            line = raw.decode("utf-8", "surrogateescape")
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as e:
+                msg = getattr(e, "msg", "too deeply nested")
+                yield Record(row, f"row{row}", None, f"line {line_no} is not valid JSON ({msg})")
+            else:
+                yield _make(row, obj, text_field, id_field, title_field)
+            row += 1
+
+
 def read_records(path: str, text_field: str = "text", id_field: str = "id",
                  title_field: str | None = None) -> Iterator[Record]:
     """All rows of the input as Records; checks the text field on the first rows before yielding."""
@@ -178,3 +206,22 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
             yield Record(k, f"row{k}", None, obj.reason)
         else:
             yield _make(k, obj, text_field, id_field, title_field)
+
+
+def count_rows(path: str) -> int | None:
+    """Rows in an input, cheaply, for a progress bar's ETA; None when unknown (stdin)."""
+    if path == "-":
+        return None
+    fmt = _format(path)
+    if fmt == "txtdir":
+        return len(list(Path(path).glob("*.txt"))) if Path(path).is_dir() else 1
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    opener = gzip.open if path.endswith(".gz") else open
+    n = 0
+    with opener(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            n += block.count(b"\n")
+    return n - 1 if fmt in ("csv", "tsv") else n  # CSV: minus the header (multi-line cells make it approximate)

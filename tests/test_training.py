@@ -93,3 +93,24 @@ def test_unknown_label_value_names_the_row(tiny_encoder, tmp_path):
                              output_dir=str(tmp_path / "o"))
     with pytest.raises(DataError, match="row 1.*'hawk'"):
         train(args, log=lambda *_: None)
+
+
+def test_distilled_student_has_fewer_layers_and_loads(codebook_model, tiny_encoder, toy_task_files, tmp_path):
+    args = TrainingArguments(data="jsonl", train_file=toy_task_files["train"], dev_file=toy_task_files["dev"],
+                             base_model=tiny_encoder, finetune="lora", encoder_layers=1, teacher=codebook_model,
+                             distill_corpus=toy_task_files["test"], distill_articles=6, epochs=1, max_length=32,
+                             precision="fp32", output_dir=str(tmp_path / "student"))
+    logs = []
+    train(args, log=logs.append)
+    assert any("6 unlabelled" in line for line in logs)
+    scorer = load_model(str(tmp_path / "student"), dtype="fp32")
+    assert scorer.net.encoder.config.num_hidden_layers == 1 and len(scorer.net.encoder.encoder.layer) == 1
+    assert ModelConfig.load(tmp_path / "student").encoder_layers == 1
+    assert scorer.score([HAWK])[0].values["stance"] in ("dovish", "neutral", "hawkish")
+
+
+def test_distillation_needs_a_teacher():
+    from training.arguments import ConfigError
+
+    with pytest.raises(ConfigError, match="needs teacher"):
+        TrainingArguments(distill_articles=5)

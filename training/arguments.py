@@ -35,6 +35,12 @@ class TrainingArguments:
     lora_alpha: int = 32
     lora_dropout: float = 0.1
     pooling: str = ""  # override every dimension's pooling (attention | mean | max); empty keeps the task's
+    encoder_layers: int = 0  # > 0: keep only the base encoder's first N layers (a faster student)
+    # distillation: a trained teacher's article-level probabilities as soft targets
+    teacher: str = ""  # teacher model directory ("default" for the bundled one); empty = no distillation
+    distill_corpus: str = ""  # unlabelled articles (JSONL with id, text) the teacher scores for the student
+    distill_articles: int = 0  # how many unlabelled articles to draw (0 = none, only the labelled train set)
+    distill_weight: float = 1.0  # weight of the soft-target loss next to the hard-label loss
     # optimisation
     epochs: int = 6
     batch_size: int = 16  # windows per step
@@ -70,6 +76,8 @@ class TrainingArguments:
         for name in ("epochs", "batch_size", "max_length", "train_max_chunks"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.distill_articles and not (self.teacher and self.distill_corpus):
+            raise ConfigError("distill_articles needs teacher and distill_corpus")
         if not 0 < self.neutral_sample_rate <= 1:
             raise ConfigError("neutral_sample_rate must be in (0, 1]")
         if not 0 < self.learning_rate < 1:

@@ -93,3 +93,35 @@ def build_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, lis
     if not splits["dev"]:
         raise ConfigError("no dev examples: model selection needs a dev split")
     return splits
+
+
+def add_teacher_targets(splits: dict[str, list[dict]], args: TrainingArguments, log=print) -> None:
+    """Distillation: the teacher's article-level level probabilities become soft
+    targets for every training example, plus unlabelled corpus articles (never
+    ones in the dev or test split)."""
+    import random
+
+    from model import load_model
+
+    teacher = load_model(args.teacher)
+    held_out = {e["id"] for s in ("dev", "test") for e in splits[s]}
+    train_ids = {e["id"] for e in splits["train"]}
+    extra = []
+    if args.distill_articles:
+        rows = [r for r in read_jsonl_file(args.distill_corpus, args.text_field)
+                if r.get("id") not in held_out and r.get("id") not in train_ids]
+        random.Random(args.seed).shuffle(rows)
+        extra = [{"id": r.get("id"), "text": r["text"], "levels": {d.name: IGNORE for d in teacher.schema.dimensions},
+                  "kind": "distill", "weight": 1.0} for r in rows[: args.distill_articles]]
+    targets = splits["train"] + extra
+    log(f"teacher {teacher.model_id} scores {len(targets)} training texts ({len(extra)} unlabelled)")
+    for s in range(0, len(targets), 64):
+        group = targets[s: s + 64]
+        docs = [teacher.prepare(e["text"]) for e in group]
+        pooled = teacher.pooled(docs)
+        k = 0
+        for e, d in zip(group, docs):
+            if d.chunks:
+                e["soft"] = {name: levels[k].tolist() for name, (levels, _, _) in pooled.items()}
+                k += 1
+    splits["train"] = [e for e in targets if "soft" in e or e["kind"] != "distill"]

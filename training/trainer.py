@@ -22,7 +22,7 @@ from model.loading import build_model, save_model
 from model.probabilities import class_probs
 from model.schema import TaskSchema
 from training.arguments import TrainingArguments
-from training.examples import IGNORE, build_examples
+from training.examples import IGNORE, add_teacher_targets, build_examples
 
 
 def set_seed(seed: int) -> None:
@@ -44,10 +44,18 @@ def class_weights(schema: TaskSchema, examples: list[dict], mode: str) -> dict[s
     return out
 
 
-def multitask_loss(schema, logits: dict, targets: dict, weights: torch.Tensor, cw: dict, level_weight: float):
-    """Per dimension: class NLL (class-weighted) + level_weight x level NLL; unlabelled items skipped."""
+def multitask_loss(schema, logits: dict, targets: dict, weights: torch.Tensor, cw: dict, level_weight: float,
+                   soft: dict | None = None, soft_weight: float = 1.0):
+    """Per dimension: class NLL (class-weighted) + level_weight x level NLL; unlabelled items skipped.
+    With soft targets (distillation): + soft_weight x cross-entropy to the teacher's levels."""
     total = torch.zeros(())
     for dim in schema.dimensions:
+        if soft is not None and dim.name in soft:
+            target, has = soft[dim.name]
+            if has.any():
+                logp = logits[dim.name][has].float().log_softmax(-1)
+                w = weights[has]
+                total = total + soft_weight * (-(target[has] * logp).sum(-1) * w).sum() / w.sum()
         y = targets[dim.name]
         keep = y != IGNORE
         if not keep.any():
@@ -76,7 +84,7 @@ def tokenize(examples: list[dict], tokenizer, max_length: int) -> list[dict]:
 
 def is_background(e: dict, schema: TaskSchema) -> bool:
     """A real example whose every label is a base class (neutral, absent)."""
-    return e["kind"] != "synthetic" and all(
+    return e["kind"] not in ("synthetic", "distill") and all(
         e["levels"][d.name] == IGNORE or d.classes[d.level_class[e["levels"][d.name]]] not in d.signal_classes
         for d in schema.dimensions)
 
@@ -124,7 +132,14 @@ def collate(batch, schema, pad_id: int):
     doc_index = torch.tensor([d for d, (_, chunks) in enumerate(batch) for _ in chunks], dtype=torch.long)
     targets = {dim.name: torch.tensor([e["levels"][dim.name] for e, _ in batch]) for dim in schema.dimensions}
     weights = torch.tensor([e["weight"] for e, _ in batch], dtype=torch.float32)
-    return ids, mask, doc_index, targets, weights
+    soft = None
+    if any("soft" in e for e, _ in batch):
+        soft = {}
+        for dim in schema.dimensions:
+            has = torch.tensor([dim.name in e.get("soft", {}) for e, _ in batch])
+            rows = [e["soft"][dim.name] if dim.name in e.get("soft", {}) else [0.0] * len(dim.levels) for e, _ in batch]
+            soft[dim.name] = (torch.tensor(rows, dtype=torch.float32), has)
+    return ids, mask, doc_index, targets, weights, soft
 
 
 def predict(scorer: Scorer, examples: list[dict]) -> dict[str, np.ndarray]:
@@ -176,8 +191,10 @@ def train(args: TrainingArguments, log=print) -> dict:
     schema = args.schema()
     config = ModelConfig(schema=schema, base_model=args.base_model, max_length=args.max_length,
                          finetune=args.finetune, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
-                         lora_dropout=args.lora_dropout, name=args.name)
+                         lora_dropout=args.lora_dropout, name=args.name, encoder_layers=args.encoder_layers)
     splits = build_examples(args, schema)
+    if args.teacher:
+        add_teacher_targets(splits, args, log)
     net, tokenizer = build_model(config, seed=args.seed)
     device, dtype = pick_device_dtype(args.device, {"auto": "auto", "bf16": "bf16", "fp32": "fp32"}[args.precision])
     net.to(device)
@@ -207,11 +224,11 @@ def train(args: TrainingArguments, log=print) -> dict:
         bar = tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=2)
         losses = []
         for batch in bar:
-            ids, mask, doc_index, targets, weights = collate(batch, schema, pad)
+            ids, mask, doc_index, targets, weights, soft = collate(batch, schema, pad)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 logits, _ = net(ids.to(device), mask.to(device), doc_index.to(device), len(batch))
             loss = multitask_loss(schema, {k: v.cpu() for k, v in logits.items()}, targets, weights, cw,
-                                  args.level_loss_weight)
+                                  args.level_loss_weight, soft, args.distill_weight)
             optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -1,0 +1,117 @@
+"""Evaluation harness: metrics against hand-computed cases, CIs, file errors, outputs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eval.coder_agreement import coder_agreement
+from eval.evaluate import evaluate
+from eval.gold import EvalInputError, normalise_gold
+from eval.metrics import bootstrap_ci, expected_calibration_error, macro_f1, weighted_f1
+
+
+def test_f1_by_hand():
+    y = ["h", "h", "n", "n", "d", "d"]
+    p = ["h", "n", "n", "n", "d", "h"]
+    # h: P 1/2 R 1/2 F .5; n: P 2/3 R 1 F .8; d: P 1 R 1/2 F 2/3
+    assert macro_f1(y, p, ["d", "n", "h"]) == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
+    assert weighted_f1(y, p, ["d", "n", "h"]) == pytest.approx((0.5 * 2 + 0.8 * 2 + 2 / 3 * 2) / 6)
+
+
+def test_ece_by_hand():
+    # two bins: p=0.2 (outcome share 0.5) and p=0.8 (outcome share 1.0), equal size
+    assert expected_calibration_error([0, 1, 1, 1], [0.2, 0.2, 0.8, 0.8]) == pytest.approx(0.5 * 0.3 + 0.5 * 0.2)
+
+
+def test_bootstrap_ci_brackets_the_estimate_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    lo, hi = bootstrap_ci(np.mean, x, n=500)
+    assert lo < x.mean() < hi
+    assert (lo, hi) == bootstrap_ci(np.mean, x, n=500)
+    assert hi - lo == pytest.approx(2 * 1.96 / np.sqrt(200), rel=0.25)
+
+
+def test_gold_values_are_normalised_and_checked():
+    g = normalise_gold(pd.DataFrame({"id": [1, 2, 3], "stance": [-2, 0, 1], "sovereignty_salience": [0, 2, 1]}))
+    assert list(g["stance"]) == ["dovish", "neutral", "hawkish"]
+    assert list(g["stance_intensity"]) == [-2, 0, 1]
+    assert list(g["sovereignty"]) == [0, 1, 1]
+    with pytest.raises(EvalInputError, match="no gold column"):
+        normalise_gold(pd.DataFrame({"id": [1], "text": ["x"]}))
+    with pytest.raises(EvalInputError, match="neither a class name"):
+        normalise_gold(pd.DataFrame({"id": [1], "stance": ["hawk"]}))
+
+
+def _files(tmp_path, n=60, missing=0):
+    rng = np.random.default_rng(1)
+    gold, pred = [], []
+    for i in range(n):
+        s = int(rng.integers(-2, 3))
+        sov = int(rng.integers(0, 2))
+        gold.append({"id": f"a{i}", "stance": s, "sovereignty": sov})
+        ph = 0.8 if s > 0 else 0.1
+        pdv = 0.8 if s < 0 else 0.1
+        pn = 1 - ph - pdv
+        cls = ["dovish", "neutral", "hawkish"][int(np.argmax([pdv, pn, ph]))]
+        if i % 7 == 0:  # some errors so metrics are not trivially perfect
+            cls = "neutral"
+        pred.append({"id": f"a{i}", "status": "ok", "error": "", "stance": cls, "stance_score": ph - pdv,
+                     "p_dovish": pdv, "p_neutral": pn, "p_hawkish": ph, "stance_intensity": 2 * (ph - pdv),
+                     "sovereignty": sov if i % 5 else 1 - sov, "p_sovereignty": 0.7 if sov else 0.2,
+                     "sovereignty_salience": sov})
+    pd.DataFrame(gold).to_csv(tmp_path / "gold.csv", index=False)
+    (tmp_path / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in pred[missing:]))
+    return tmp_path / "gold.csv", tmp_path / "pred.jsonl", gold, pred
+
+
+def test_evaluate_writes_report_metrics_and_plots(tmp_path):
+    gold, pred, g, p = _files(tmp_path)
+    m = evaluate(str(gold), str(pred), out_dir=str(tmp_path / "out"))
+    acc = np.mean([["dovish", "neutral", "hawkish"][(x["stance"] > 0) - (x["stance"] < 0) + 1] == y["stance"]
+                   for x, y in zip(g, p)])
+    assert m["stance"]["accuracy"]["value"] == pytest.approx(acc)
+    lo, hi = m["stance"]["macro_f1"]["ci95"]
+    assert lo <= m["stance"]["macro_f1"]["value"] <= hi
+    assert m["sovereignty"]["roc_auc"]["value"] == pytest.approx(1.0)
+    assert sum(map(sum, m["sovereignty"]["confusion"]["rows_gold_cols_pred"])) == 60
+    for f in ("report.md", "metrics.json", "confusion.png", "reliability.png", "score_distributions.png"):
+        assert (tmp_path / "out" / f).stat().st_size > 0
+    assert "| macro-F1 |" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_evaluate_names_missing_predictions(tmp_path):
+    gold, pred, _, _ = _files(tmp_path, missing=3)
+    with pytest.raises(EvalInputError, match="3 gold ids have no prediction"):
+        evaluate(str(gold), str(pred), out_dir=str(tmp_path / "out"))
+
+
+def test_evaluate_needs_an_id_column(tmp_path):
+    pd.DataFrame({"stance": [1]}).to_csv(tmp_path / "g.csv", index=False)
+    with pytest.raises(EvalInputError, match="needs an 'id' column"):
+        evaluate(str(tmp_path / "g.csv"), str(tmp_path / "g.csv"), out_dir=str(tmp_path / "o"))
+
+
+def test_coder_agreement_files(tmp_path):
+    pd.DataFrame({"id": ["a", "b", "c", "d"], "stance": [1, 0, -1, 0], "sovereignty": [1, 0, 0, 1]}).to_csv(
+        tmp_path / "a.csv", index=False)
+    pd.DataFrame({"id": ["a", "b", "c", "e"], "stance": [2, 0, -1, 0], "sovereignty": [1, 0, 1, 0]}).to_csv(
+        tmp_path / "b.csv", index=False)
+    r = coder_agreement(str(tmp_path / "a.csv"), str(tmp_path / "b.csv"))
+    assert (r["n_common"], r["only_in_a"], r["only_in_b"]) == (3, 1, 1)
+    assert r["stance_class"]["agreement"] == 1.0
+    assert r["stance_intensity"]["agreement"] == pytest.approx(2 / 3)
+    assert r["sovereignty"]["confusion"] == [[1, 1], [0, 1]]
+
+
+def test_lexicon_skips_quotes_and_attribution_and_flips_negated_cues():
+    from eval.baselines.lexicon import cue_counts
+
+    hawk, dove, sov, _ = cue_counts("We must strike now. We should not negotiate.")
+    assert (hawk, dove) == (2, 0)  # "not negotiate" counts as hawkish
+    hawk, dove, _, _ = cue_counts('The senator said we must strike. "Bomb them," a caller shouted.')
+    assert (hawk, dove) == (0, 0)  # attributed speech and quotations are not the author's voice
+    _, _, sov, _ = cue_counts("Sovereign debt markets rallied. The annexation violated Ukraine's territorial integrity.")
+    assert sov == 2  # "sovereign debt" is not a sovereignty cue
