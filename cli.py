@@ -58,6 +58,30 @@ def data_stats(corpus: Optional[str] = typer.Option(None, help="corpus JSONL the
     Console().print(t)
 
 
+@data_app.command("export")
+def data_export(split: str = typer.Option("test", help="train, dev or test"),
+                corpus: Optional[str] = typer.Option(None, help="corpus JSONL the labels refer to"),
+                output: str = typer.Option(..., "-o", "--output", help="JSONL to write (id, text, codes); keep it "
+                                                                         "outside the repository: it holds corpus text")):
+    """Write one split's labelled articles with their text, e.g. as GOLD for `oped eval`.
+
+    Example: oped data export --split test -o /tmp/test.jsonl && oped score /tmp/test.jsonl -o /tmp/pred.jsonl
+    """
+    from training.data import SPLITS, DataError, load_labelled
+
+    if split not in SPLITS:
+        _fail(f"--split takes one of {', '.join(SPLITS)}")
+    try:
+        rows = list(load_labelled(corpus, synthetic=None).articles[split])
+    except DataError as e:
+        _fail(str(e))
+    keep = ("id", "text", "stance", "sovereignty", "sovereignty_salience", "sovereignty_whose", "fp_relevant")
+    with open(output, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps({k: r[k] for k in keep}, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {len(rows)} {split} articles to {output}")
+
+
 @data_app.command("fetch")
 def data_fetch(out: str = typer.Option("data/corpus/allsides_foreign_policy.jsonl", help="where to write the corpus"),
                source: str = typer.Option(None, help="source zip URL or local path [default: GitHub archive]")):
@@ -179,7 +203,9 @@ def evaluate(gold: Optional[str] = typer.Option(None, help="hand-coded file (.js
              out: str = typer.Option("eval_out", help="folder for report.md, metrics.json and plots"),
              baselines: bool = typer.Option(False, "--baselines", help="instead: compare the model with lexicon, "
                                             "TF-IDF and zero-shot baselines on the project's test split"),
-             corpus: Optional[str] = typer.Option(None, help="with --baselines: the corpus the labels refer to")):
+             corpus: Optional[str] = typer.Option(None, help="with --baselines: the corpus the labels refer to"),
+             stance_field: Optional[str] = typer.Option(None, help="GOLD column holding the stance class, when it "
+                                                                   "is not 'stance' (e.g. label)")):
     """Validity against hand coding: F1, kappa, alpha, Spearman, AUC, calibration, with 95% CIs.
 
     Example: oped eval --gold my_coding.csv --pred scores.csv --out eval_out
@@ -201,7 +227,7 @@ def evaluate(gold: Optional[str] = typer.Option(None, help="hand-coded file (.js
     if pred and model:
         _fail("give --pred or --model, not both")
     try:
-        metrics = run(gold, pred, model, out)
+        metrics = run(gold, pred, model, out, stance_field=stance_field)
     except (EvalInputError, FileNotFoundError) as e:
         _fail(str(e))
     st, sv = metrics.get("stance"), metrics.get("sovereignty")

@@ -28,7 +28,7 @@ def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> 
     g_sov = np.array([int(g["sovereignty"]) for g in gold])
     p_sov = np.array([int(p["sovereignty"]) for p in pred])
     p_psov = np.array([float(p["p_sovereignty"]) for p in pred])
-    from sklearn.metrics import f1_score
+    from sklearn.metrics import confusion_matrix, f1_score
 
     sov_f1 = lambda y, p: float(f1_score(y, p, zero_division=0))  # noqa: E731
     out = {
@@ -37,12 +37,15 @@ def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> 
             "macro_f1": with_ci(lambda y, p: macro_f1(y, p, STANCE_CLASSES), g_st, p_st, n=n_boot),
             "accuracy": with_ci(lambda y, p: float(np.mean(y == p)), g_st, p_st, n=n_boot),
             "per_class": per_class(g_st, p_st, STANCE_CLASSES),
+            "confusion": {"labels": STANCE_CLASSES, "rows_gold_cols_pred":
+                          confusion_matrix(g_st, p_st, labels=STANCE_CLASSES).tolist()},
             "intensity_spearman": with_ci(spearman, g_int, p_score, n=n_boot),
         },
         "sovereignty": {
             "f1": with_ci(sov_f1, g_sov, p_sov, n=n_boot),
             "macro_f1": with_ci(lambda y, p: macro_f1(y, p, [0, 1]), g_sov, p_sov, n=n_boot),
             "per_class": per_class(g_sov, p_sov, [0, 1]),
+            "confusion": {"labels": [0, 1], "rows_gold_cols_pred": confusion_matrix(g_sov, p_sov, labels=[0, 1]).tolist()},
         },
     }
     if len(set(g_sov)) == 2:

@@ -29,7 +29,11 @@ def coder_agreement(path_a: str, path_b: str) -> dict:
 
 
 def _plain(v):
-    return int(v) if isinstance(v, float) and v.is_integer() else v.item() if hasattr(v, "item") else v
+    """Numbers as ints, blanks (not coded) as None, which pairwise() leaves out."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    v = v.item() if hasattr(v, "item") else v
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def format_agreement(r: dict) -> str:

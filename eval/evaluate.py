@@ -32,6 +32,7 @@ def _alpha(labels, level):
 
 
 def stance_metrics(j: pd.DataFrame) -> dict:
+    j = j[j["stance"].notna()]  # items not coded on stance are left out
     y, p = j["stance"].to_numpy(), j["stance_pred"].to_numpy()
     out = {
         "n": len(j),
@@ -48,6 +49,7 @@ def stance_metrics(j: pd.DataFrame) -> dict:
         g = j["stance_intensity"].to_numpy(float)
         out["spearman_score_vs_gold_intensity"] = with_ci(spearman, g, j["stance_score"].to_numpy(float), n=N_BOOT)
         if "stance_intensity_pred" in j:
+            # the model's point prediction on the ordinal scale: its expected intensity, rounded
             levels = [-2, -1, 0, 1, 2]
             pi = np.clip(np.rint(j["stance_intensity_pred"].to_numpy(float)), -2, 2).astype(int)
             out["alpha_ordinal_intensity"] = with_ci(_alpha(levels, "ordinal"), g.astype(int), pi, n=N_BOOT)
@@ -55,6 +57,7 @@ def stance_metrics(j: pd.DataFrame) -> dict:
 
 
 def sovereignty_metrics(j: pd.DataFrame) -> dict:
+    j = j[j["sovereignty"].notna()]
     y, p = j["sovereignty"].to_numpy(int), j["sovereignty_pred"].to_numpy(int)
     prob = j["p_sovereignty"].to_numpy(float)
     from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
@@ -74,15 +77,20 @@ def sovereignty_metrics(j: pd.DataFrame) -> dict:
         both = lambda f: (lambda a, b: float(f(a, b)) if len(set(a)) == 2 else float("nan"))  # noqa: E731
         out["roc_auc"] = with_ci(both(roc_auc_score), y, prob, n=N_BOOT)
         out["average_precision"] = with_ci(both(average_precision_score), y, prob, n=N_BOOT)
-    if "sovereignty_salience" in j and "sovereignty_salience_pred" in j:
+    if "sovereignty_salience" in j and "sovereignty_salience_pred" in j and j["sovereignty_salience"].notna().all():
         out["alpha_ordinal_salience"] = with_ci(_alpha([0, 1, 2], "ordinal"), j["sovereignty_salience"].to_numpy(int),
                                                 j["sovereignty_salience_pred"].to_numpy(int), n=N_BOOT)
     return out
 
 
 def evaluate(gold_path: str, pred_path: str | None = None, model: str | None = None, out_dir: str = "eval_out",
-             batch_size: int = 32) -> dict:
-    gold = normalise_gold(read_table(gold_path), gold_path)
+             batch_size: int = 32, stance_field: str | None = None) -> dict:
+    table = read_table(gold_path)
+    if stance_field:
+        if stance_field not in table.columns:
+            raise EvalInputError(f"{gold_path}: no column {stance_field!r}")
+        table = table.drop(columns=[c for c in ("stance",) if c in table.columns]).rename(columns={stance_field: "stance"})
+    gold = normalise_gold(table, gold_path)
     if pred_path:
         pred = read_table(pred_path)
     else:

@@ -22,9 +22,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if name.endswith((".jsonl", ".json", ".ndjson")):
             frame = pd.read_json(p, lines=True, dtype=False)
         elif name.endswith(".csv"):
-            frame = pd.read_csv(p)
+            frame = pd.read_csv(p, dtype={"id": str})  # ids like "007" stay strings
         elif name.endswith(".tsv"):
-            frame = pd.read_csv(p, sep="\t")
+            frame = pd.read_csv(p, sep="\t", dtype={"id": str})
         elif name.endswith(".parquet"):
             frame = pd.read_parquet(p)
         else:
@@ -39,7 +39,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (not isinstance(v, str) and pd.isna(v))
+
+
 def _stance_class(v):
+    if _missing(v):
+        return None  # not coded: left out of the stance figures, never counted as neutral
     if isinstance(v, str) and v.strip().lower() in STANCE_CLASSES:
         return v.strip().lower()
     try:
@@ -57,23 +63,26 @@ def normalise_gold(frame: pd.DataFrame, path: str = "GOLD") -> pd.DataFrame:
         raise EvalInputError(f"{path}: no gold column; give any of stance, stance_intensity, sovereignty, "
                              "sovereignty_salience")
     out = pd.DataFrame({"id": frame["id"]})
+    number = lambda col: pd.to_numeric(frame[col], errors="coerce")  # noqa: E731  (blank -> NaN: not coded)
     if "stance" in frame.columns:
         out["stance"] = [_stance_class(v) for v in frame["stance"]]
         if "stance_intensity" not in frame.columns and pd.api.types.is_numeric_dtype(frame["stance"]):
-            out["stance_intensity"] = frame["stance"].astype(float)
+            out["stance_intensity"] = number("stance")
     if "stance_intensity" in frame.columns:
-        out["stance_intensity"] = frame["stance_intensity"].astype(float)
+        out["stance_intensity"] = number("stance_intensity")
         if "stance" not in out:
             out["stance"] = [_stance_class(v) for v in frame["stance_intensity"]]
     if "sovereignty_salience" in frame.columns:
-        out["sovereignty_salience"] = frame["sovereignty_salience"].astype(int)
+        out["sovereignty_salience"] = number("sovereignty_salience")
         if "sovereignty" not in frame.columns:
-            out["sovereignty"] = (out["sovereignty_salience"] > 0).astype(int)
+            out["sovereignty"] = (out["sovereignty_salience"] > 0).astype(float).where(out["sovereignty_salience"].notna())
     if "sovereignty" in frame.columns:
-        out["sovereignty"] = frame["sovereignty"].astype(int)
-    bad = out["sovereignty"][~out["sovereignty"].isin([0, 1])] if "sovereignty" in out else []
-    if len(bad):
-        raise EvalInputError(f"{path}: sovereignty must be 0 or 1, found {sorted(set(bad))[:5]}")
+        out["sovereignty"] = number("sovereignty")
+    for col, allowed in (("sovereignty", {0, 1}), ("sovereignty_salience", {0, 1, 2}), ("stance_intensity", {-2, -1, 0, 1, 2})):
+        if col in out:
+            bad = sorted({v for v in out[col].dropna() if v not in allowed})
+            if bad:
+                raise EvalInputError(f"{path}: {col} must be one of {sorted(allowed)}, found {bad[:5]}")
     if "text" in frame.columns:
         out["text"] = frame["text"]
     if out["id"].duplicated().any():

@@ -20,8 +20,10 @@ def load_model(name_or_path: str | None = "default", device: str = "auto", dtype
 
     path = resolve_model_dir(name_or_path)
     net, tokenizer, config = load_network(path)
-    return Scorer(net, tokenizer, config, f"{config.name}@{model_version(path)}", device=device, dtype=dtype,
-                  batch_size=batch_size)
+    scorer = Scorer(net, tokenizer, config, "", device=device, dtype=dtype, batch_size=batch_size)
+    # the model column names the weights and the precision they ran in: bf16 and fp32 differ slightly
+    scorer.model_id = f"{config.name}@{model_version(path)}-{str(scorer.dtype).replace('torch.', '')}"
+    return scorer
 
 
 def score_corpus(input_path: str, output_path: str | None, scorer=None, **kwargs):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from model.text import split_paragraphs
 
 
@@ -69,3 +71,14 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
 def n_text_tokens(chunks: list[Chunk], tokenizer) -> int:
     head, tail = special_tokens(tokenizer)
     return sum(len(c.input_ids) - len(head) - len(tail) for c in chunks)
+
+
+def pad_batch(sequences: list[list[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded input ids and attention mask for token sequences of unequal length."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+    return ids, mask

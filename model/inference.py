@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from model.chunking import Chunk, chunk_text, special_tokens
+from model.chunking import Chunk, chunk_text, pad_batch, special_tokens
 from model.config import ModelConfig
 from model.probabilities import class_probs, expected_value, level_within_class, signed_score
 from model.schema import Dimension
@@ -75,6 +75,7 @@ class Scorer:
         self.schema = config.schema
         self.model_id = model_id
         self.batch_size = batch_size
+        self.sort_by_length = True  # length-sorted batches waste little on padding (eval/results/perf.md)
         self._head_tokens = sum(len(x) for x in special_tokens(tokenizer))
         self.pad_id = tokenizer.pad_token_id or 0
 
@@ -98,16 +99,12 @@ class Scorer:
         """Vectors for token sequences, batched in length order; returned in input order."""
         if not sequences:
             return torch.zeros(0, self.net.encoder.config.hidden_size)
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        order = (sorted(range(len(sequences)), key=lambda i: len(sequences[i])) if self.sort_by_length
+                 else list(range(len(sequences))))
         out = torch.empty(len(sequences), self.net.encoder.config.hidden_size)
         for start in range(0, len(order), self.batch_size):
             idx = order[start: start + self.batch_size]
-            width = max(len(sequences[i]) for i in idx)
-            ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):
-                ids[row, : len(sequences[i])] = torch.tensor(sequences[i])
-                mask[row, : len(sequences[i])] = 1
+            ids, mask = pad_batch([sequences[i] for i in idx], self.pad_id)
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
                 vec = self.net.encode(ids.to(self.device), mask.to(self.device))
             out[torch.tensor(idx)] = vec.float().cpu()
@@ -138,35 +135,42 @@ class Scorer:
         return out
 
     @torch.inference_mode()
-    def score_prepared(self, docs: list[Prepared], evidence: bool = True) -> list[DocumentScore]:
+    def score_prepared(self, docs: list[Prepared], evidence: bool = True, chunks: bool = True) -> list[DocumentScore]:
+        """Scores of prepared documents (None for a document without text). chunks=False
+        skips the per-window rows, which only --paragraphs and the API need."""
         per_dim = self.pooled(docs)
+        flat = [c for d in docs for c in d.chunks]
         scored = [i for i, d in enumerate(docs) if d.chunks]
-        results: list[DocumentScore | None] = [None] * len(docs)
-        offsets, pos = [], 0
+        offsets = [0]
         for d in docs:
-            offsets.append(pos)
-            pos += len(d.chunks)
+            offsets.append(offsets[-1] + len(d.chunks))
+        values_of, chunk_rows_of, wanted = {}, {}, []
         for new, i in enumerate(scored):
-            doc = docs[i]
-            span = slice(offsets[i], offsets[i] + len(doc.chunks))
-            values, chunk_rows = {}, [dict() for _ in doc.chunks]
-            evid = {}
+            span = slice(offsets[i], offsets[i + 1])
+            values, chunk_rows = {}, [{} for _ in docs[i].chunks] if chunks else []
             for dim in self.schema.dimensions:
                 levels, weights, chunk_levels = per_dim[dim.name]
                 row = levels[new: new + 1]
                 values.update(self._columns(dim, row))
-                for j, cl in enumerate(chunk_levels[span]):
+                for j, cl in enumerate(chunk_levels[span] if chunks else []):
                     chunk_rows[j].update(self._columns(dim, cl.unsqueeze(0)))
                 klass = int(class_probs(dim, row).argmax(-1))
+                values[f"evidence_{dim.name}"] = ""
                 if evidence and dim.classes[klass] in dim.signal_classes:
-                    evid[f"evidence_{dim.name}"] = self._evidence(dim, klass, doc.chunks, weights[span], chunk_levels[span])
-                else:
-                    evid[f"evidence_{dim.name}"] = ""
-            values.update(evid)
-            values.update(n_words=doc.n_words, n_tokens=doc.n_tokens, n_chunks=len(doc.chunks), model=self.model_id)
-            for j, c in enumerate(doc.chunks):
-                chunk_rows[j] = {"chunk": j, "text": c.text, **chunk_rows[j]}
-            results[i] = DocumentScore(values, chunk_rows)
+                    # the window that most supports the predicted class...
+                    support = class_probs(dim, chunk_levels[span])[:, klass] * weights[span]
+                    wanted.append((i, dim, klass, offsets[i] + int(support.argmax())))
+            values_of[i], chunk_rows_of[i] = values, chunk_rows
+        for (i, dim, _, _), sentence in zip(wanted, self._evidence(wanted, flat)):
+            values_of[i][f"evidence_{dim.name}"] = sentence  # ...and its best sentence
+        results: list[DocumentScore | None] = [None] * len(docs)
+        for i in scored:
+            doc, values = docs[i], values_of[i]
+            ordered = {k: v for k, v in values.items() if not k.startswith("evidence_")}
+            ordered.update({f"evidence_{d.name}": values[f"evidence_{d.name}"] for d in self.schema.dimensions})
+            ordered.update(n_words=doc.n_words, n_tokens=doc.n_tokens, n_chunks=len(doc.chunks), model=self.model_id)
+            rows = [{"chunk": j, "text": c.text, **r} for j, (c, r) in enumerate(zip(doc.chunks, chunk_rows_of[i]))]
+            results[i] = DocumentScore(ordered, rows)
         return results
 
     def _columns(self, dim: Dimension, level_probs: torch.Tensor) -> dict:
@@ -195,15 +199,24 @@ class Scorer:
     def _first_multiclass(self):
         return next((d for d in self.schema.dimensions if not d.positive_class), None)
 
-    def _evidence(self, dim: Dimension, klass: int, chunks: list[Chunk], weights, chunk_levels) -> str:
-        support = class_probs(dim, chunk_levels)[:, klass] * weights
-        top = chunks[int(support.argmax())]
-        sentences = split_sentences(top.text)[:MAX_EVIDENCE_SENTENCES]
-        if len(sentences) <= 1:
-            return " ".join(top.text.split())
-        room = self.config.max_length - self._head_tokens
+    def _evidence(self, wanted: list[tuple], flat: list[Chunk]) -> list[str]:
+        """For each (doc, dimension, class, window) the window's sentence the model scores
+        highest for that class; the sentences of all windows are encoded in one pass."""
+        if not wanted:
+            return []
         head, tail = special_tokens(self.tokenizer)
-        enc = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
-        vec = self.encode([head + ids[:room] + tail for ids in enc])
-        probs = class_probs(dim, self.net.heads[dim.name].chunk_logits(vec).softmax(-1))[:, klass]
-        return " ".join(sentences[int(probs.argmax())].split())
+        room = self.config.max_length - self._head_tokens
+        sentences, spans = [], {}
+        for w in sorted({w for *_, w in wanted}):
+            found = split_sentences(flat[w].text)[:MAX_EVIDENCE_SENTENCES] or [flat[w].text]
+            spans[w] = (len(sentences), found)
+            sentences.extend(found)
+        ids = self.tokenizer(sentences, add_special_tokens=False)["input_ids"]
+        vectors = self.encode([head + x[:room] + tail for x in ids])
+        out = []
+        for _, dim, klass, w in wanted:
+            start, found = spans[w]
+            logits = self.net.heads[dim.name].chunk_logits(vectors[start: start + len(found)])
+            best = int(class_probs(dim, logits.softmax(-1))[:, klass].argmax())
+            out.append(" ".join(found[best].split()))
+        return out

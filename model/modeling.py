@@ -52,9 +52,11 @@ class DimensionHead(nn.Module):
             scores = self.attention(vectors).squeeze(-1)
         else:
             scores = torch.zeros(vectors.shape[0], device=vectors.device, dtype=vectors.dtype)
-        # softmax within each document (chunks of several documents share a batch)
-        scores = scores - scores.max()
-        exp = scores.exp()
+        # softmax within each document (chunks of several documents share a batch); the
+        # per-document max keeps it stable and independent of the other documents
+        doc_max = torch.full((n_docs,), float("-inf"), device=scores.device, dtype=scores.dtype)
+        doc_max = doc_max.scatter_reduce(0, doc_index, scores, reduce="amax", include_self=True)
+        exp = (scores - doc_max[doc_index]).exp()
         denom = torch.zeros(n_docs, device=vectors.device, dtype=exp.dtype).index_add(0, doc_index, exp)
         weights = exp / denom[doc_index]
         pooled = torch.zeros(n_docs, vectors.shape[1], device=vectors.device, dtype=vectors.dtype)

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from model.readers import Record, count_rows, read_records
-from model.writers import finish, open_sink, output_format, repair_and_count, stream_path
+from model.writers import finish, keep_rows_below, open_sink, output_format, repair_and_count, stream_path
 
 GROUP_WINDOWS = 256  # windows scored together: enough to sort by length, small enough for bounded memory
 _ENGLISH = set("the of and to a in is that for it on was with as by be are this from at have not".split())
@@ -67,8 +67,12 @@ def _groups(records, scorer, limit: int | None, skip: Counter, summary: Summary)
             continue
         prepared = None
         if not rec.error:
-            prepared = scorer.prepare(rec.text)
-            if not prepared.chunks:
+            try:
+                prepared = scorer.prepare(rec.text)
+            except Exception as e:  # one unreadable text must not end the run
+                rec.error = f"text could not be tokenized ({e.__class__.__name__}: {e})"
+                prepared = None
+            if prepared is not None and not prepared.chunks:
                 rec.error = "text has no words to score"
                 prepared = None
             else:
@@ -99,6 +103,13 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
             skip = repair_and_count(target, fmt)
         elif target.exists() and target.stat().st_size:
             raise FileExistsError(f"{target} exists; use --resume to continue it, or choose another -o")
+    if paragraphs_path:
+        part = stream_path(paragraphs_path)
+        if resume:
+            # per-window rows carry their input row; keep those of rows the main output holds
+            keep_rows_below(part, sum(skip.values()))
+        elif part.exists() and part.stat().st_size:
+            raise FileExistsError(f"{part} exists; use --resume to continue it, or choose another --paragraphs")
     records = read_records(input_path, text_field, id_field, title_field)  # raises before any work
     columns = scorer.output_columns()
     sink = open_sink(output_path)
@@ -121,30 +132,42 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
 
 
 def write_scores(records, sink, scorer, summary: Summary, columns: list[str], limit: int | None = None,
-                 skip: Counter | None = None, drop_fields: bool = False, para_sink=None, bar=None) -> None:
-    """Score Records group by group into a sink; the next group is cut into windows in
-    a background thread while the current one encodes."""
+                 skip: Counter | None = None, drop_fields: bool = False, para_sink=None, bar=None,
+                 prefetch: bool = True) -> None:
+    """Score Records group by group into a sink; with prefetch the next group is cut into
+    windows in a background thread while the current one encodes."""
     started = time.time()
     with ThreadPoolExecutor(max_workers=1) as pool:
         groups = _groups(records, scorer, limit, skip or Counter(), summary)
-        pending = pool.submit(next, groups, None)
+        fetch = (lambda: pool.submit(next, groups, None)) if prefetch else (lambda: _Done(next(groups, None)))
+        pending = fetch()
         while True:
             group = pending.result()
             if group is None:
                 break
-            pending = pool.submit(next, groups, None)
-            rows, para_rows = _score_group(group, scorer, columns, drop_fields, summary)
-            sink.write(rows)
-            if para_sink and para_rows:
+            pending = fetch()
+            rows, para_rows = _score_group(group, scorer, columns, drop_fields, summary, para_sink is not None)
+            if para_sink and para_rows:  # before the main rows: a resume trims window rows past the last done row
                 para_sink.write(para_rows)
+            sink.write(rows)
             if bar is not None:
                 bar.update(len(rows))
                 bar.set_postfix_str(f"{summary.tokens / max(time.time() - started, 1e-9):,.0f} tok/s")
 
 
-def _score_group(group, scorer, columns, drop_fields, summary):
+class _Done:
+    """A finished value with a Future's result() (prefetch off)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def _score_group(group, scorer, columns, drop_fields, summary, want_chunks=False):
     docs = [p for _, p in group if p is not None]
-    scores = iter(scorer.score_prepared(docs)) if docs else iter(())
+    scores = iter(scorer.score_prepared(docs, chunks=want_chunks)) if docs else iter(())
     rows, para_rows = [], []
     for rec, prepared in group:
         if prepared is None:
@@ -155,7 +178,7 @@ def _score_group(group, scorer, columns, drop_fields, summary):
             row = {"id": rec.id, "status": "ok", "error": "", **result.values}
             summary.ok += 1
             summary.tokens += prepared.n_tokens
-            para_rows += [{"id": rec.id, **c} for c in result.chunks]
+            para_rows += [{"id": rec.id, "row": rec.row, **c} for c in result.chunks]
         row["warning"] = "; ".join(rec.warnings)
         if not drop_fields:
             for k, v in rec.fields.items():

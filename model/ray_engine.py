@@ -13,6 +13,7 @@ Ray is an optional extra: pip install "oped-stance[ray]".
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from dataclasses import dataclass
@@ -22,30 +23,39 @@ SHARD_BYTES = 8 << 20  # about 8 MB of JSON lines per shard: ~1,500 news article
 
 
 def _require_ray():
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise RuntimeError('--engine ray needs Ray: pip install "oped-stance[ray]" (or pip install "ray[data]")') from None
+    if importlib.util.find_spec("ray") is None:
+        raise RuntimeError('--engine ray needs Ray: pip install "oped-stance[ray]" (or pip install "ray[data]")')
 
 
 def input_files(path: str) -> list[Path]:
+    """The files of a run, each checked: uncompressed JSON lines or Parquet only, so
+    nothing in a folder is skipped without a word."""
+    from model.readers import InputError, _format
+
     p = Path(path)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix in (".jsonl", ".json", ".parquet"))
+        files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
     elif p.is_file():
         files = [p]
     else:
         raise FileNotFoundError(f"{path}: no such file or folder")
     if not files:
-        raise FileNotFoundError(f"{path}: no .jsonl or .parquet files")
+        raise FileNotFoundError(f"{path}: no input files")
     for f in files:
-        if f.suffix == ".gz":
-            raise ValueError(f"{f}: the ray engine needs uncompressed files (shards are byte ranges)")
+        try:
+            fmt = _format(str(f))
+        except InputError:
+            fmt = "other"
+        if f.suffix.lower() == ".gz" or fmt not in ("jsonl", "parquet"):
+            raise ValueError(f"{f}: the ray engine reads uncompressed .jsonl/.json or .parquet files "
+                             "(shards are byte ranges or row groups); convert or remove this file")
     return files
 
 
 def plan_shards(path: str, shard_bytes: int = SHARD_BYTES) -> list[dict]:
     """Shard descriptors in input order, with the row and line counts before each."""
+    from model.readers import is_blank
+
     shards, row = [], 0
     for f in input_files(path):
         if f.suffix == ".parquet":
@@ -58,10 +68,10 @@ def plan_shards(path: str, shard_bytes: int = SHARD_BYTES) -> list[dict]:
             continue
         start, line, first_row, first_line, pos = 0, 0, row, 0, 0
         with open(f, "rb") as fh:
-            for raw in fh:
+            for raw in iter(fh.readline, b""):
                 pos += len(raw)
                 line += 1
-                if raw.strip():
+                if not is_blank(raw):  # the local reader's rule, so rows are numbered alike
                     row += 1
                 if pos - start >= shard_bytes:
                     shards.append({"path": str(f), "kind": "jsonl", "start": start, "end": pos,
@@ -157,6 +167,21 @@ class ShardScorer:
         return summary
 
 
+def _check_plan(out_dir: Path, input_path: str, shards: list[dict]) -> None:
+    """A re-run may only skip finished shards of the same plan: the same files, sizes,
+    modification times and shard boundaries. Anything else would mix two inputs."""
+    files = {str(f): [f.stat().st_size, f.stat().st_mtime_ns] for f in input_files(input_path)}
+    plan = {"files": files, "shards": [[s["path"], s.get("start", s.get("group")), s.get("end")] for s in shards]}
+    path = out_dir / "_plan.json"
+    if path.exists():
+        if json.loads(path.read_text()) != plan:
+            raise ValueError(f"{out_dir} holds shards of a different input or shard plan; use a new output folder")
+    elif any(out_dir.glob("part-*")):
+        raise ValueError(f"{out_dir} holds shards but no plan; use a new output folder")
+    else:
+        path.write_text(json.dumps(plan) + "\n")
+
+
 def _plain(v):
     return v.item() if hasattr(v, "item") else v
 
@@ -175,6 +200,7 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
                            options.get("id_field", "id"))), None)  # a wrong --text-field fails here, before work
     shards = plan_shards(input_path, shard_bytes)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
+    _check_plan(Path(out_dir), input_path, shards)
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,

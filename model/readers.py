@@ -37,9 +37,29 @@ class Record:
     fields: dict = field(default_factory=dict)  # the input's other fields, carried to the output
 
 
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
 def _open_text(path: Path) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+    # utf-8-sig: files saved by Excel or PowerShell start with a byte-order mark
+    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def parse_json_line(raw: bytes, line_no: int, first: bool = False):
+    """One JSON lines record from raw bytes (lines end at \\n only), or a _BadRow saying why."""
+    if first and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        # strict=False: raw tabs or carriage returns inside strings (common in scraped text) are kept
+        return json.loads(raw.decode("utf-8", "surrogateescape"), strict=False)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, and e.g. integers past Python's digit limit
+        return _BadRow(f"line {line_no} is not valid JSON ({getattr(e, 'msg', None) or e.__class__.__name__})")
+
+
+def is_blank(raw: bytes) -> bool:
+    """The blank-line rule shared by the local and the distributed reader."""
+    return not raw.decode("utf-8", "surrogateescape").strip()
 
 
 def _format(path: str) -> str:
@@ -61,13 +81,26 @@ def _format(path: str) -> str:
 
 
 def _clean(text: str, warnings: list) -> str:
-    """Undecodable bytes arrive as surrogates: replace them and say so."""
+    """Undecodable bytes arrive as surrogates: replace them and say so (once per row)."""
     try:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        warnings.append("input had bytes that are not UTF-8; replaced with U+FFFD")
+        note = "input had bytes that are not UTF-8; replaced with U+FFFD"
+        if note not in warnings:
+            warnings.append(note)
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _clean_all(value, warnings: list):
+    """_clean applied to every string inside carried input fields."""
+    if isinstance(value, str):
+        return _clean(value, warnings)
+    if isinstance(value, dict):
+        return {_clean(str(k), warnings): _clean_all(v, warnings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_all(v, warnings) for v in value]
+    return value
 
 
 def _make(row: int, obj, text_field: str, id_field: str, title_field: str | None) -> Record:
@@ -76,7 +109,7 @@ def _make(row: int, obj, text_field: str, id_field: str, title_field: str | None
     warnings: list = []
     rid = obj.get(id_field)
     rid = f"row{row}" if rid is None or rid == "" else _clean(str(rid), warnings)
-    fields = {k: v for k, v in obj.items() if k not in (text_field, id_field)}
+    fields = _clean_all({k: v for k, v in obj.items() if k not in (text_field, id_field)}, warnings)
     text = obj.get(text_field)
     if text is None:
         return Record(row, rid, None, f"no {text_field!r} field", warnings, fields)
@@ -87,24 +120,21 @@ def _make(row: int, obj, text_field: str, id_field: str, title_field: str | None
         return Record(row, rid, None, "text looks like binary data, not prose", warnings, fields)
     title = obj.get(title_field) if title_field else None
     if isinstance(title, str) and title.strip():
-        text = title.strip() + "\n\n" + text
+        text = _clean(title.strip(), warnings) + "\n\n" + text
     if not text.strip():
         return Record(row, rid, None, f"{text_field!r} is empty", warnings, fields)
     return Record(row, rid, text, "", warnings, fields)
 
 
 def _jsonl(path: str) -> Iterator[tuple[int, object]]:
-    stream = (io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
-              if path == "-" else _open_text(Path(path)))
-    with stream:
-        for n, line in enumerate(stream):
-            if not line.strip():
-                continue
-            try:
-                yield n, json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as e:
-                msg = getattr(e, "msg", "too deeply nested")
-                yield n, _BadRow(f"line {n + 1} is not valid JSON ({msg})")
+    stream = sys.stdin.buffer if path == "-" else _open_binary(Path(path))
+    try:
+        for n, raw in enumerate(iter(stream.readline, b"")):
+            if not is_blank(raw):
+                yield n, parse_json_line(raw, n + 1, first=n == 0)
+    finally:
+        if path != "-":
+            stream.close()
 
 
 class _BadRow:
@@ -165,14 +195,11 @@ def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line
                 break
             pos += len(raw)
             line_no += 1
-            line = raw.decode("utf-8", "surrogateescape")
-            if not line.strip():
+            if is_blank(raw):
                 continue
-            try:
-                obj = json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as e:
-                msg = getattr(e, "msg", "too deeply nested")
-                yield Record(row, f"row{row}", None, f"line {line_no} is not valid JSON ({msg})")
+            obj = parse_json_line(raw, line_no, first=line_no == 1)
+            if isinstance(obj, _BadRow):
+                yield Record(row, f"row{row}", None, obj.reason)
             else:
                 yield _make(row, obj, text_field, id_field, title_field)
             row += 1
@@ -180,7 +207,8 @@ def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line
 
 def read_records(path: str, text_field: str = "text", id_field: str = "id",
                  title_field: str | None = None) -> Iterator[Record]:
-    """All rows of the input as Records; checks the text field on the first rows before yielding."""
+    """All rows of the input as Records. Reads and checks the first rows now (so a wrong
+    --text-field or an unreadable file fails before any work) and the rest lazily."""
     rows = raw_rows(path)
     fmt = _format(path)
     if fmt == "txtdir":
@@ -201,7 +229,11 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
         raise InputError(f"{path}: no row has a {text_field!r} field (fields seen: {', '.join(seen)}); "
                          "pick one with --text-field")
 
-    for k, (_, obj) in enumerate(itertools.chain(head, rows)):
+    return _records(itertools.chain(head, rows), text_field, id_field, title_field)
+
+
+def _records(rows, text_field: str, id_field: str, title_field: str | None) -> Iterator[Record]:
+    for k, (_, obj) in enumerate(rows):
         if isinstance(obj, _BadRow):
             yield Record(k, f"row{k}", None, obj.reason)
         else:

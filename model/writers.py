@@ -52,6 +52,7 @@ class CsvSink:
     def __init__(self, path: Path, delimiter: str = ","):
         self.path, self.delimiter = path, delimiter
         self.columns = None
+        self.warned: set = set()
         if path.exists() and path.stat().st_size:
             with open(path, newline="", encoding="utf-8") as f:
                 self.columns = next(csv.reader(f, delimiter=delimiter))
@@ -60,9 +61,14 @@ class CsvSink:
     def write(self, rows: list[dict]) -> None:
         buf = io.StringIO()
         if self.columns is None:
-            # columns of the first written rows; later extra fields are kept in order of appearance
+            # a CSV header is fixed once written: the fields of the first rows written
             self.columns = list(dict.fromkeys(k for r in rows for k in r))
             csv.writer(buf, delimiter=self.delimiter).writerow(self.columns)
+        late = {k for r in rows for k in r} - set(self.columns) - self.warned
+        if late:
+            self.warned |= late
+            print(f"warning: input fields first seen after the CSV header was written are not in {self.path}: "
+                  f"{', '.join(sorted(late))} (JSON lines and Parquet outputs keep every field)", file=sys.stderr)
         w = csv.DictWriter(buf, fieldnames=self.columns, delimiter=self.delimiter, extrasaction="ignore")
         for r in rows:
             w.writerow({k: _cell(v) for k, v in r.items()})
@@ -106,7 +112,7 @@ def repair_and_count(path: Path, fmt: str) -> Counter:
         good = data.rfind(b"\n") + 1
         if good < len(data):
             f.truncate(good)
-    for line in data[:good].splitlines():
+    for line in data[:good].split(b"\n")[:-1]:
         try:
             done[str(json.loads(line)["id"])] += 1
         except (json.JSONDecodeError, KeyError, TypeError):
@@ -114,18 +120,33 @@ def repair_and_count(path: Path, fmt: str) -> Counter:
     return done
 
 
+def keep_rows_below(path: Path, n_rows: int) -> None:
+    """Per-window output on resume: keep whole lines whose input row is below n_rows
+    (the rows the main output already holds); drop a torn tail and anything later."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_bytes().split(b"\n"):
+        try:
+            if json.loads(line)["row"] < n_rows:
+                kept.append(line + b"\n")
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line
+    path.write_bytes(b"".join(kept))
+
+
 def _repair_csv(path: Path, delimiter: str) -> Counter:
     done: Counter = Counter()
-    with open(path, newline="", encoding="utf-8") as f:
-        text = f.read()
-    end = len(text) if text.endswith("\n") else text.rfind("\n") + 1
-    rows = list(csv.reader(io.StringIO(text[:end]), delimiter=delimiter))
+    data = path.read_bytes()
+    # cut at the last newline in bytes, so a kill inside a multi-byte character cannot break decoding
+    cut = data.rfind(b"\n") + 1
+    rows = list(csv.reader(io.StringIO(data[:cut].decode("utf-8", "replace")), delimiter=delimiter))
     if not rows:
-        path.write_text("")
+        path.write_bytes(b"")
         return done
     header, body = rows[0], rows[1:]
     complete = [r for r in body if len(r) == len(header)]
-    if end < len(text) or len(complete) != len(body):  # torn: rewrite the complete rows only
+    if cut < len(data) or len(complete) != len(body):  # torn: rewrite the complete rows only
         buf = io.StringIO()
         w = csv.writer(buf, delimiter=delimiter)
         w.writerow(header)

@@ -115,3 +115,12 @@ def test_lexicon_skips_quotes_and_attribution_and_flips_negated_cues():
     assert (hawk, dove) == (0, 0)  # attributed speech and quotations are not the author's voice
     _, _, sov, _ = cue_counts("Sovereign debt markets rallied. The annexation violated Ukraine's territorial integrity.")
     assert sov == 2  # "sovereign debt" is not a sovereignty cue
+
+
+def test_blank_gold_cells_are_not_coded_not_neutral(tmp_path):
+    pd.DataFrame({"id": ["a", "b"], "stance": [1, None], "sovereignty": [None, 1]}).to_csv(tmp_path / "g.csv", index=False)
+    from eval.gold import read_table
+
+    g = normalise_gold(read_table(tmp_path / "g.csv"))
+    assert g["stance"][0] == "hawkish" and g["stance"].isna().tolist() == [False, True]
+    assert g["sovereignty"].isna().tolist() == [True, False]

@@ -56,3 +56,21 @@ def test_ray_engine_equals_local_engine(cluster, codebook_model, tmp_path):
     again = score_with_ray(str(src), str(out), num_workers=2, shard_bytes=700, model=codebook_model, dtype="fp32",
                            threads=1)
     assert again["skipped_shards"] == again["shards"] and again["rows"] == 0
+
+
+def test_unsupported_files_and_a_changed_plan_are_refused(tmp_path):
+    from model.ray_engine import _check_plan, input_files
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": HAWK}) + "\n")
+    (folder / "b.jsonl.gz").write_bytes(b"")
+    with pytest.raises(ValueError, match="b.jsonl.gz"):
+        input_files(str(folder))
+    (folder / "b.jsonl.gz").unlink()
+    out = tmp_path / "out"
+    out.mkdir()
+    _check_plan(out, str(folder), plan_shards(str(folder)))
+    (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": HAWK + " more"}) + "\n")
+    with pytest.raises(ValueError, match="different input or shard plan"):
+        _check_plan(out, str(folder), plan_shards(str(folder)))

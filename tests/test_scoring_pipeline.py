@@ -197,3 +197,54 @@ def test_scores_identical_across_batch_sizes_in_the_pipeline(codebook_model, tmp
     for a, b in zip(outs[0], outs[2]):
         assert a["p_hawkish"] == pytest.approx(b["p_hawkish"], abs=1e-4)
         assert a["p_sovereignty"] == pytest.approx(b["p_sovereignty"], abs=1e-4)
+
+
+def test_awkward_bytes_never_cost_a_row(scorer, tmp_path):
+    src = tmp_path / "odd.jsonl"
+    lines = [
+        b'\xef\xbb\xbf{"id": "bom", "text": "we must strike ."}',  # byte-order mark from Excel/PowerShell
+        b'{"id": "cr", "text": "talks\rand peace ."}',  # a raw carriage return inside a line
+        b'{"id": "bignum", "text": "peace", "n": ' + b"9" * 5000 + b"}",  # past Python's int digit limit
+        b'{"id": "field", "text": "peace talks .", "author": "Jos\xe9", "title": "Caf\xe9 talks"}',
+    ]
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    score_corpus(str(src), str(tmp_path / "out.csv"), scorer, title_field="title", progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["bom", "cr", "row2", "field"]
+    assert [r["status"] for r in rows] == ["ok", "ok", "error", "ok"]
+    assert "not valid JSON" in rows[2]["error"]
+    assert rows[3]["author"] == "Jos\ufffd" and "not UTF-8" in rows[3]["warning"]
+
+
+def test_csv_input_keeps_string_ids_and_a_bom_header(scorer, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes("\ufeffid,text\n007,we must strike .\n".encode("utf-8"))
+    score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    assert read_jsonl(tmp_path / "out.jsonl")[0]["id"] == "007"
+
+
+def test_resume_with_paragraphs_output(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"p{i}", "text": (HAWK + "\n\n" + DOVE) * (1 + i % 3)}) + "\n"
+                           for i in range(30)))
+    score_corpus(str(src), str(tmp_path / "full.jsonl"), scorer, paragraphs_path=str(tmp_path / "full_p.jsonl"),
+                 progress=False)
+    main, para = tmp_path / "out.jsonl", tmp_path / "out_p.jsonl"
+    main.write_bytes((tmp_path / "full.jsonl").read_bytes()[:2000])  # torn main output
+    para.write_bytes((tmp_path / "full_p.jsonl").read_bytes()[:5000])  # window rows ahead of it, torn too
+    with pytest.raises(FileExistsError):
+        score_corpus(str(src), str(tmp_path / "new.jsonl"), scorer, paragraphs_path=str(para), progress=False)
+    score_corpus(str(src), str(main), scorer, paragraphs_path=str(para), resume=True, progress=False)
+    assert read_jsonl(main) == read_jsonl(tmp_path / "full.jsonl")
+    assert read_jsonl(para) == read_jsonl(tmp_path / "full_p.jsonl")
+
+
+def test_csv_resume_after_a_kill_inside_a_multibyte_character(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"u{i}", "text": HAWK, "note": "“quoted”"}) + "\n" for i in range(10)))
+    score_corpus(str(src), str(tmp_path / "full.csv"), scorer, progress=False)
+    data = (tmp_path / "full.csv").read_bytes()
+    cut = data.index("”".encode()) + 1  # inside the 3-byte character
+    (tmp_path / "out.csv").write_bytes(data[: data.index(b"\n", cut // 2) + 1] + data[data.index(b"\n", cut // 2) + 1: cut])
+    score_corpus(str(src), str(tmp_path / "out.csv"), scorer, resume=True, progress=False)
+    assert (tmp_path / "out.csv").read_bytes() == data

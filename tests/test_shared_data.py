@@ -48,3 +48,16 @@ def test_no_corpus_sentence_is_committed():
             if hits >= 2:
                 leaks[name] = hits
     assert not leaks, f"corpus sentences found in committed files: {leaks}"
+
+
+@needs_shared
+def test_data_export_writes_a_gold_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    out = tmp_path / "test.jsonl"
+    res = CliRunner().invoke(app, ["data", "export", "--split", "test", "--corpus", str(CORPUS), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in open(out)]
+    assert len(rows) >= 150 and all(r["text"] and r["stance"] in (-2, -1, 0, 1, 2) for r in rows)

@@ -63,12 +63,12 @@ def _check_label(row: dict, where: str, unit: str) -> None:
         raise LabelFormatError(f"{where}: malformed label: " + "; ".join(problems))
 
 
-def read_labels(path: str | Path, unit: str) -> list[dict]:
-    """Label rows of one file, each validated; a bad row stops with file:line."""
+def iter_jsonl(path: str | Path, error=DataError, what: str = "data file"):
+    """(line number, object) for each non-blank line; a line that is not a JSON object
+    raises `error` naming file:line."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"label file not found: {path}")
-    rows = []
+        raise DataError(f"{what} not found: {path}")
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -76,11 +76,18 @@ def read_labels(path: str | Path, unit: str) -> list[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise LabelFormatError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+                raise error(f"{path}:{n}: not valid JSON ({e.msg})") from None
             if not isinstance(row, dict):
-                raise LabelFormatError(f"{path}:{n}: a label must be a JSON object")
-            _check_label(row, f"{path}:{n}", unit)
-            rows.append(row)
+                raise error(f"{path}:{n}: a line must be a JSON object")
+            yield n, row
+
+
+def read_labels(path: str | Path, unit: str) -> list[dict]:
+    """Label rows of one file, each validated; a bad row stops with file:line."""
+    rows = []
+    for n, row in iter_jsonl(path, LabelFormatError, "label file"):
+        _check_label(row, f"{path}:{n}", unit)
+        rows.append(row)
     return rows
 
 
@@ -147,12 +154,9 @@ def join(labels: list[dict], corpus: dict[str, dict], unit: str, report: JoinRep
 def read_synthetic(directory: str | Path = SYNTHETIC) -> list[dict]:
     rows = []
     for path in sorted(Path(directory).glob("*.jsonl")):
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    row = json.loads(line)
-                    _check_label({**row, "sha256": text_sha256(row.get("text", ""))}, f"{path}:{n}", "synthetic")
-                    rows.append({**row, "synthetic": True})
+        for n, row in iter_jsonl(path, LabelFormatError, "synthetic file"):
+            _check_label({**row, "sha256": text_sha256(row.get("text", ""))}, f"{path}:{n}", "synthetic")
+            rows.append({**row, "synthetic": True})
     return rows
 
 

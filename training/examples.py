@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 from model.schema import SchemaError, TaskSchema
 from training.arguments import ConfigError, TrainingArguments
-from training.data import DataError, load_labelled
+from training.data import DataError, iter_jsonl, load_labelled
 
 IGNORE = -100
 
@@ -46,21 +44,11 @@ def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, 
 
 
 def read_jsonl_file(path: str, text_field: str) -> list[dict]:
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"data file not found: {path}")
     rows = []
-    with open(p, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-            if not isinstance(row.get(text_field), str):
-                raise DataError(f"{path}:{n}: no text in field {text_field!r}")
-            rows.append({**row, "text": row[text_field]})
+    for n, row in iter_jsonl(path):
+        if not isinstance(row.get(text_field), str):
+            raise DataError(f"{path}:{n}: no text in field {text_field!r}")
+        rows.append({**row, "text": row[text_field]})
     return rows
 
 

@@ -9,13 +9,12 @@ import platform
 import random
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from model.chunking import chunk_text
+from model.chunking import chunk_text, pad_batch
 from model.config import ModelConfig
 from model.inference import Prepared, Scorer, pick_device_dtype
 from model.loading import build_model, save_model
@@ -122,13 +121,7 @@ def make_batches(examples: list[dict], batch_size: int, max_chunks: int, rng: ra
 
 
 def collate(batch, schema, pad_id: int):
-    seqs = [c for _, chunks in batch for c in chunks]
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        mask[i, : len(s)] = 1
+    ids, mask = pad_batch([c for _, chunks in batch for c in chunks], pad_id)
     doc_index = torch.tensor([d for d, (_, chunks) in enumerate(batch) for _ in chunks], dtype=torch.long)
     targets = {dim.name: torch.tensor([e["levels"][dim.name] for e, _ in batch]) for dim in schema.dimensions}
     weights = torch.tensor([e["weight"] for e, _ in batch], dtype=torch.float32)

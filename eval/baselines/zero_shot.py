@@ -43,17 +43,12 @@ class ZeroShotBaseline:
 
     @torch.inference_mode()
     def _embed(self, seqs):
+        from model.chunking import pad_batch
         from model.modeling import mean_pool
 
         out = []
         for s in range(0, len(seqs), self.batch_size):
-            batch = seqs[s: s + self.batch_size]
-            w = max(len(x) for x in batch)
-            ids = torch.zeros((len(batch), w), dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for i, x in enumerate(batch):
-                ids[i, : len(x)] = torch.tensor(x)
-                mask[i, : len(x)] = 1
+            ids, mask = pad_batch(seqs[s: s + self.batch_size], self.tok.pad_token_id or 0)
             h = self.enc(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
             out.append(torch.nn.functional.normalize(mean_pool(h, mask.to(self.device)).float(), dim=-1).cpu())
         return torch.cat(out)
