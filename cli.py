@@ -137,7 +137,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                                  "a folder of .txt files, or - for JSON lines on stdin"),
           output: Optional[str] = typer.Option(None, "-o", "--output", help=".jsonl, .csv, .tsv or .parquet; "
                                                                              "stdout JSON lines when omitted"),
-          model: str = typer.Option("default", help="'default', 'fast', or a model directory"),
+          model: str = typer.Option("default", help="'default' (bundled), a model directory, or 'fast' once a "
+                                                       "distilled model is bundled (see oped distill)"),
           text_field: str = typer.Option("text", help="field holding the article text"),
           id_field: str = typer.Option("id", help="field holding the article id"),
           title_field: Optional[str] = typer.Option(None, help="field with a title to read before the text"),
@@ -154,7 +155,9 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                                             "a local cluster when omitted"),
           num_workers: int = typer.Option(2, help="ray: scoring actors (each loads the model once)"),
           gpus_per_worker: float = typer.Option(0.0, help="ray: GPUs per actor"),
-          shard_format: str = typer.Option("jsonl", help="ray: shard files as jsonl or parquet")):
+          shard_format: str = typer.Option("jsonl", help="ray: shard files as jsonl or parquet"),
+          shard_mb: float = typer.Option(8.0, help="ray: megabytes of JSON lines per shard (smaller: more "
+                                                   "parallelism on small inputs, more files)")):
     """Score every article of a corpus: one output row per input row, in input order.
 
     Example: oped score examples/articles.jsonl -o scores.csv
@@ -173,7 +176,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
         if shard_format not in ("jsonl", "parquet"):
             _fail("--shard-format takes jsonl or parquet")
         try:
-            r = score_with_ray(input, output, address, num_workers, gpus_per_worker, model=model, device=device,
+            r = score_with_ray(input, output, address, num_workers, gpus_per_worker, int(shard_mb * 2**20),
+                               model=model, device=device,
                                dtype=dtype, batch_size=batch_size, text_field=text_field, id_field=id_field,
                                title_field=title_field, drop_fields=drop_fields, shard_format=shard_format)
         except (InputError, FileNotFoundError, ValueError, RuntimeError) as e:

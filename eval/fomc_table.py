@@ -31,7 +31,9 @@ def main(run_dirs: list[str]) -> str:
              "Protocol of the paper: its three seed splits (1,903 train / 476 test sentences each), weighted F1, "
              "averaged over seeds. Model selection used a stratified 15% of each seed's train file as dev; the test "
              "file was scored once.", "",
-             "Commands: " + "; ".join(f"`oped bench fomc --seed {r['seed']} --out runs/fomc-{r['seed']}`" for r in runs)
+             "Commands: " + "; ".join(f"`oped bench fomc --seed {r['seed']} --out {d}`" for r, d in
+                                      zip(runs, sorted(run_dirs, key=lambda d: json.loads((Path(d) / "metrics.json")
+                                                                                          .read_text())["seed"])))
              + f"; then `python -m eval.fomc_table {' '.join(run_dirs)}`.", "",
              "| model | seed | weighted F1 | macro-F1 | accuracy | minutes | machine |", "|---|---|---|---|---|---|---|"]
     for name, rs in by_model.items():

@@ -77,7 +77,7 @@ def write_plots(j, metrics: dict, out: Path) -> list[str]:
             if len(v):
                 ax.hist(v, bins=20, range=(-1, 1) if d == "stance" else (0, 1), alpha=0.55, label=f"gold {name} (n={len(v)})")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("articles")
+        ax.set_ylabel("items")
         ax.set_title(f"{d}: scores by gold class")
         ax.legend(fontsize=8)
     fig.tight_layout()

@@ -14,7 +14,7 @@ def _ci(m: dict) -> str:
 
 def write_report(metrics: dict, plots: list[str], path: Path) -> None:
     lines = [f"# Evaluation: {metrics['predictions']} vs {metrics['gold']}", "",
-             f"{metrics['n']} gold articles. Brackets: 95% bootstrap CIs (1,000 resamples of articles).", ""]
+             f"{metrics['n']} gold items. Brackets: 95% bootstrap CIs (1,000 resamples of items).", ""]
     rows = [("accuracy", "accuracy"), ("macro-F1", "macro_f1"), ("Cohen's kappa", "cohen_kappa"),
             ("Krippendorff's alpha (nominal)", "alpha_nominal")]
     lines += ["| figure | stance | sovereignty |", "|---|---|---|"]
