@@ -30,8 +30,12 @@ BUNDLED = {"default": Path(__file__).parent / "default", "fast": Path(__file__).
 
 
 def _quiet_transformers():
+    import warnings
+
     from transformers.utils import logging
 
+    # a deprecation inside transformers' own code path, printed on every load; nothing for users to act on
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     logging.set_verbosity_error()
     logging.disable_progress_bar()
 

@@ -17,8 +17,8 @@ import csv
 import json
 from pathlib import Path
 
-from model.text import split_paragraphs, text_sha256
-from training.annotation.sample import BATCH_SIZE, _append
+from model.text import text_sha256
+from training.annotation.sample import BATCH_SIZE, _append, batch_item
 from training.annotation.screening import cue_rates, is_opinion
 
 POOL = "opinion_followup"
@@ -45,10 +45,7 @@ def main() -> None:
         for i, r in enumerate(new):
             batch = f"o{i // BATCH_SIZE:02d}"
             w.writerow([r["id"], text_sha256(r["text"]), POOL, batch, 1, "", ""])
-            paras = split_paragraphs(r["text"])
-            _append(out / f"{batch}.jsonl", {"id": r["id"], "title": r.get("title") or "",
-                                             "paragraphs": [{"index": j, "text": p} for j, p in enumerate(paras)],
-                                             "code_paragraphs": []})
+            _append(out / f"{batch}.jsonl", batch_item(r))
     print(f"{len(new)} articles added in {(len(new) - 1) // BATCH_SIZE + 1} batches")
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from model.text import split_paragraphs, text_sha256
+from model.text import text_sha256
 from training.annotation.build_labels import read_jsonl
-from training.annotation.sample import BATCH_SIZE, _append
+from training.annotation.sample import BATCH_SIZE, _append, batch_item
 
 POOL = "model_screen"
 
@@ -57,10 +57,7 @@ def main() -> None:
         for i, r in enumerate(ranked):
             batch = f"s{i // BATCH_SIZE:02d}"
             w.writerow([r["id"], text_sha256(r["text"]), POOL, batch, 0, "", ""])
-            _append(out / f"{batch}.jsonl", {"id": r["id"], "title": r.get("title") or "",
-                                             "paragraphs": [{"index": j, "text": t}
-                                                            for j, t in enumerate(split_paragraphs(r["text"]))],
-                                             "code_paragraphs": []})
+            _append(out / f"{batch}.jsonl", batch_item(r))
     print(f"{len(ranked)} articles ranked by P(dovish) added to {args.frame}")
 
 

@@ -80,6 +80,14 @@ def paragraphs_to_code(paragraphs: list[str], k: int = PARAGRAPHS_PER_ARTICLE) -
     return sorted({0, n - 1, *middle[: k - 2]})
 
 
+def batch_item(row: dict, code_paragraphs: list[int] | None = None) -> dict:
+    """What a coder sees of one article: id, title and numbered paragraphs (no outlet, lean,
+    date or URL), and which paragraphs to code."""
+    return {"id": row["id"], "title": row.get("title") or "",
+            "paragraphs": [{"index": j, "text": p} for j, p in enumerate(split_paragraphs(row["text"]))],
+            "code_paragraphs": list(code_paragraphs or [])}
+
+
 def _append(path: Path, item: dict) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(item, ensure_ascii=False) + "\n")
@@ -110,9 +118,7 @@ def main() -> None:
             n_double += bool(double)
             w.writerow([r["id"], text_sha256(r["text"]), r["_pool"], batch, int(r["_opinion"]),
                         " ".join(map(str, coded)), double])
-            item = {"id": r["id"], "title": r.get("title") or "",
-                    "paragraphs": [{"index": j, "text": p} for j, p in enumerate(paras)],
-                    "code_paragraphs": coded}
+            item = batch_item(r, coded)
             _append(out / f"{batch}.jsonl", item)
             if double:
                 _append(out / f"{double}.jsonl", {**item, "code_paragraphs": []})

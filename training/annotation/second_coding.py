@@ -16,8 +16,7 @@ import json
 import random
 from pathlib import Path
 
-from model.text import split_paragraphs
-from training.annotation.sample import _append
+from training.annotation.sample import _append, batch_item
 
 
 def main() -> None:
@@ -42,10 +41,7 @@ def main() -> None:
                 texts[row["id"]] = row
     for i in pool:  # frame order
         if i in chosen:
-            row = texts[i]
-            _append(Path(args.batches) / f"{args.batch}.jsonl", {
-                "id": i, "title": row.get("title") or "", "code_paragraphs": [],
-                "paragraphs": [{"index": j, "text": p} for j, p in enumerate(split_paragraphs(row["text"]))]})
+            _append(Path(args.batches) / f"{args.batch}.jsonl", batch_item(texts[i]))
     for r in frame:
         if r["id"] in chosen:
             r["double_batch"] = args.batch
