@@ -56,3 +56,15 @@ def test_seed_op_ed_has_a_sovereignty_frame(scorer):
 def test_seed_op_ed_is_hawkish(scorer):
     values = scorer.score([SEED.read_text(encoding="utf-8")])[0].values
     assert values["stance"] == "hawkish"
+
+
+@pytest.mark.skipif(not (BUNDLED["fast"] / "oped_config.json").is_file(), reason="model/fast is not in this checkout")
+def test_fast_model_is_a_smaller_student_with_the_same_columns(scorer):
+    from model import load_model
+
+    fast = load_model("fast")
+    assert fast.net.encoder.config.num_hidden_layers < scorer.net.encoder.config.num_hidden_layers
+    assert sum(f.stat().st_size for f in BUNDLED["fast"].iterdir()) < 15_000_000
+    text = (ROOT / "examples" / "articles.jsonl").read_text().splitlines()[0]
+    a, b = scorer.score([json.loads(text)["text"]])[0].values, fast.score([json.loads(text)["text"]])[0].values
+    assert list(a) == list(b) and a["n_tokens"] == b["n_tokens"]
