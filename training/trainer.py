@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from model.chunking import chunk_text, pad_batch
+from model.chunking import Chunk, chunk_text, pad_batch
 from model.config import ModelConfig
 from model.inference import Prepared, Scorer, pick_device_dtype
 from model.loading import build_model, save_model
@@ -137,20 +137,13 @@ def collate(batch, schema, pad_id: int):
 
 def predict(scorer: Scorer, examples: list[dict]) -> dict[str, np.ndarray]:
     """Article level probabilities per dimension for tokenized examples."""
-    docs = [Prepared([_Chunk(c) for c in e["chunks"]], 0, 0) for e in examples]
+    docs = [Prepared([Chunk(c, "") for c in e["chunks"]], 0, 0) for e in examples]
     out = {d.name: [] for d in scorer.schema.dimensions}
     for s in range(0, len(docs), 64):
         pooled = scorer.pooled(docs[s: s + 64])
         for name, (levels, _, _) in pooled.items():
             out[name].append(levels.numpy())
     return {k: np.concatenate(v) for k, v in out.items()}
-
-
-class _Chunk:
-    __slots__ = ("input_ids", "text")
-
-    def __init__(self, ids):
-        self.input_ids, self.text = ids, ""
 
 
 def dev_metrics(schema: TaskSchema, examples: list[dict], probs: dict[str, np.ndarray]) -> dict:

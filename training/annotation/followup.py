@@ -17,8 +17,7 @@ import csv
 import json
 from pathlib import Path
 
-from model.text import text_sha256
-from training.annotation.sample import BATCH_SIZE, _append, batch_item
+from training.annotation.sample import BATCH_SIZE, append_round
 from training.annotation.screening import cue_rates, is_opinion
 
 POOL = "opinion_followup"
@@ -39,13 +38,7 @@ def main() -> None:
     new = [r for r in rows if r["id"] not in taken and is_opinion(r.get("outlet"), r.get("url"))]
     rate = {r["id"]: cue_rates(r["text"]) for r in new}
     new.sort(key=lambda r: -(rate[r["id"]]["dovish"] + rate[r["id"]]["hawkish"]))
-    out = Path(args.batches)
-    with open(args.frame, "a", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        for i, r in enumerate(new):
-            batch = f"o{i // BATCH_SIZE:02d}"
-            w.writerow([r["id"], text_sha256(r["text"]), POOL, batch, 1, "", ""])
-            _append(out / f"{batch}.jsonl", batch_item(r))
+    append_round(args.frame, new, POOL, "o", 1, Path(args.batches))
     print(f"{len(new)} articles added in {(len(new) - 1) // BATCH_SIZE + 1} batches")
 
 

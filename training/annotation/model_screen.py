@@ -21,9 +21,8 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from model.text import text_sha256
 from training.annotation.build_labels import read_jsonl
-from training.annotation.sample import BATCH_SIZE, _append, batch_item
+from training.annotation.sample import append_round
 
 POOL = "model_screen"
 
@@ -51,13 +50,7 @@ def main() -> None:
     rest = [r for r in rows if r["id"] not in taken]
     p = clf.predict_proba(vec.transform([r["text"] for r in rest]))[:, 1]
     ranked = [r for _, r in sorted(zip(-p, rest), key=lambda t: (t[0], t[1]["id"]))][: args.n]
-    out = Path(args.batches)
-    with open(args.frame, "a", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        for i, r in enumerate(ranked):
-            batch = f"s{i // BATCH_SIZE:02d}"
-            w.writerow([r["id"], text_sha256(r["text"]), POOL, batch, 0, "", ""])
-            _append(out / f"{batch}.jsonl", batch_item(r))
+    append_round(args.frame, ranked, POOL, "s", 0, Path(args.batches))
     print(f"{len(ranked)} articles ranked by P(dovish) added to {args.frame}")
 
 

@@ -88,6 +88,18 @@ def batch_item(row: dict, code_paragraphs: list[int] | None = None) -> dict:
             "code_paragraphs": list(code_paragraphs or [])}
 
 
+def append_round(frame_path: str, rows: list[dict], pool: str, prefix: str, opinion_signal: int,
+                 batches: Path) -> None:
+    """A later sampling round: frame rows (article level, no second coding) and coder
+    batches named PREFIX00, PREFIX01, ... in the order given."""
+    with open(frame_path, "a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        for i, r in enumerate(rows):
+            batch = f"{prefix}{i // BATCH_SIZE:02d}"
+            w.writerow([r["id"], text_sha256(r["text"]), pool, batch, opinion_signal, "", ""])
+            _append(batches / f"{batch}.jsonl", batch_item(r))
+
+
 def _append(path: Path, item: dict) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(item, ensure_ascii=False) + "\n")
