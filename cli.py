@@ -50,7 +50,7 @@ def data_stats(corpus: Optional[str] = typer.Option(None, help="corpus JSONL the
         if not isinstance(v, dict):
             t.add_row(f"  {k}", str(v))
     t.add_row("paragraphs (real)", str(stats["paragraphs"]))
-    t.add_row("synthetic paragraphs", str(stats["synthetic_paragraphs"]))
+    t.add_row("synthetic texts (training only)", str(stats["synthetic_texts"]))
     t.add_row("double-coded articles", str(stats["double_coded_articles"]))
     for k, v in stats["alpha"].items():
         t.add_row(f"  Krippendorff's alpha, {k}", f"{v:.3f}")

@@ -1,17 +1,20 @@
 """What each scoring optimisation buys, measured in one run on the same articles.
 
-    python -m eval.bench_perf --corpus ../shared/corpora/allsides_foreign_policy.jsonl --n 200
+    python -m eval.bench_perf --n 150 --repeats 3
 
 Variants of the local engine, each against the full configuration (bf16 where the
 CPU supports it, length-sorted batches of 32 windows, tokenization prefetched in a
-background thread, evidence on): one switched off at a time. Writes
-eval/results/perf.{json,md}.
+background thread, evidence on): one switched off at a time. Every round runs all
+variants (order rotated between rounds); the median and the range over rounds are
+reported, since one run on a shared 2-core machine moves by several per cent.
+Writes eval/results/perf.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 
@@ -45,36 +48,54 @@ def main() -> None:
     ap.add_argument("--corpus", default="../shared/corpora/allsides_foreign_policy.jsonl")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--model", default="default")
+    ap.add_argument("--repeats", type=int, default=3, help="rounds over all variants (order rotated each round); "
+                    "the table reports the median")
     args = ap.parse_args()
     from model import load_model
 
     texts = _texts(args.corpus, args.n)
     full = load_model(args.model)
     tokens = sum(full.prepare(t).n_tokens for t in texts)
-    run(full, texts[:10])  # warm-up
-    variants = {}
-    variants["full configuration"] = run(full, texts)
-    variants["fp32 instead of bf16"] = run(load_model(args.model, dtype="fp32"), texts)
-    full.sort_by_length = False
-    variants["file-order batches (no length sorting)"] = run(full, texts)
-    full.sort_by_length = True
-    variants["no background tokenization"] = run(full, texts, prefetch=False)
-    variants["without evidence sentences"] = run(full, texts, evidence=False)
-    for bs in (8, 64):
-        variants[f"batch size {bs} instead of 32"] = run(load_model(args.model, batch_size=bs), texts)
-    base = variants["full configuration"]
+    fp32 = load_model(args.model, dtype="fp32")
+    small, large = load_model(args.model, batch_size=8), load_model(args.model, batch_size=64)
+    unsorted = load_model(args.model)
+    unsorted.sort_by_length = False
+    variants = {
+        "full configuration": lambda: run(full, texts),
+        "fp32 instead of bf16": lambda: run(fp32, texts),
+        "file-order batches (no length sorting)": lambda: run(unsorted, texts),
+        "no background tokenization": lambda: run(full, texts, prefetch=False),
+        "without evidence sentences": lambda: run(full, texts, evidence=False),
+        "batch size 8 instead of 32": lambda: run(small, texts),
+        "batch size 64 instead of 32": lambda: run(large, texts),
+    }
+    for scorer in (full, fp32, small, large, unsorted):
+        run(scorer, texts[:10])  # warm-up
+    names = list(variants)
+    seconds = {k: [] for k in names}
+    for r in range(args.repeats):  # rotate the order so no variant always runs first or last
+        for k in names[r % len(names):] + names[: r % len(names)]:
+            seconds[k].append(variants[k]())
+    median = {k: statistics.median(v) for k, v in seconds.items()}
+    base = median["full configuration"]
     result = {"command": "python -m eval.bench_perf " + " ".join(sys.argv[1:]), "n_docs": len(texts),
-              "tokens": tokens, "dtype": str(full.dtype).replace("torch.", ""), **cpu_info(),
-              "variants": {k: {"seconds": v, "tokens_per_s": tokens / v, "relative_to_full": base / v}
-                           for k, v in variants.items()}}
+              "tokens": tokens, "dtype": str(full.dtype).replace("torch.", ""), "repeats": args.repeats, **cpu_info(),
+              "variants": {k: {"seconds": seconds[k], "median_seconds": median[k], "tokens_per_s": tokens / median[k],
+                               "relative_to_full": base / median[k],
+                               "relative_range": [min(seconds["full configuration"]) / max(seconds[k]),
+                                                  max(seconds["full configuration"]) / min(seconds[k])]}
+                           for k in names}}
     out = RESULTS / "perf"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [f"# Scoring optimisations, measured ({len(texts)} articles, {tokens:,} tokens)", "",
+    lines = [f"# Scoring optimisations, measured ({len(texts)} articles, {tokens:,} tokens, "
+             f"median of {args.repeats} rounds)", "",
              f"Command: `{result['command']}`", f"CPU: {result['cpu']}, {result['cores']} cores "
              f"(AVX-512 BF16: {result['avx512_bf16']}, AMX: {result['amx_bf16']}); full configuration in "
-             f"{result['dtype']}.", "", "| variant | tokens/s | speed vs full configuration |", "|---|---|---|"]
+             f"{result['dtype']}.", "", "| variant | tokens/s (median) | speed vs full configuration | range over rounds |",
+             "|---|---|---|---|"]
     for k, v in result["variants"].items():
-        lines.append(f"| {k} | {v['tokens_per_s']:,.0f} | {v['relative_to_full']:.2f}x |")
+        lo, hi = v["relative_range"]
+        lines.append(f"| {k} | {v['tokens_per_s']:,.0f} | {v['relative_to_full']:.2f}x | {lo:.2f}-{hi:.2f}x |")
     lines.append("")
     out.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))

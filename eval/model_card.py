@@ -32,7 +32,37 @@ def _row(name: str, m: dict) -> str:
             f"{fmt(sv['f1'])} | {auc} |")
 
 
-def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:
+def _direction_limit(report: dict, seed: dict | None) -> str:
+    """The known-limits line on stance direction, from this model's own test confusion
+    and (when ../shared is beside the checkout) its reading of the project's seed op-ed."""
+    labels = report["test"]["stance"]["confusion"]["labels"]
+    m = report["test"]["stance"]["confusion"]["rows_gold_cols_pred"]
+    dov, haw = labels.index("dovish"), labels.index("hawkish")
+    sided = sum(m[dov]) + sum(m[haw])
+    crossed = m[haw][dov] + m[dov][haw]
+    line = (f"- Direction: on the test split {m[haw][dov]} hawkish articles are read as dovish and {m[dov][haw]} "
+            f"dovish as hawkish ({crossed} of {sided} articles with a side); the rest of the errors are stance "
+            "missed or over-read (neutral vs. leaning). Both sides argue about the same few conflicts, so direction "
+            "has to be learned within a debate from a few hundred directional examples.")
+    if seed:
+        line += (f" The project's seed op-ed (hawkish on Iran, with a central sovereignty frame) is "
+                 f"scored {seed['stance']} (stance_score {seed['stance_score']:+.2f}), sovereignty "
+                 f"{'present' if seed['sovereignty'] else 'absent'} (p {seed['p_sovereignty']:.2f}).")
+    return line + (" Check direction on your own hand-coded sample before comparing outlets on stance_score.")
+
+
+def seed_reading(model_dir: str | Path) -> dict | None:
+    """The model's scores for ../shared/seeds/*.txt (the first one), or None without ../shared."""
+    from model import load_model
+
+    seeds = sorted((Path(__file__).resolve().parents[2] / "shared" / "seeds").glob("*.txt"))
+    if not seeds:
+        return None
+    return load_model(str(model_dir)).score([seeds[0].read_text(encoding="utf-8")], evidence=False)[0].values
+
+
+def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str,
+                     seed: dict | None = None) -> Path:
     d = Path(model_dir)
     t = record
     args = t["arguments"]
@@ -47,9 +77,19 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         "",
         "## How it was made",
         f"- Reproduce: `{command}` (with ../shared beside the checkout).",
-        f"- Base encoder: `{args['base_model']}`; fine-tuning: {args['finetune']}"
+        f"- Base encoder: `{args['base_model']}`"
+        + (f", first {args['encoder_layers']} layers only" if args.get("encoder_layers") else "")
+        + f"; fine-tuning: {args['finetune']}"
         + (f" (LoRA r={args['lora_r']}, alpha={args['lora_alpha']})" if args["finetune"] == "lora" else "")
         + f"; windows of {args['max_length']} tokens, article pooling per dimension as in oped_config.json.",
+        *([f"- Distilled from `{args['teacher']}`: its article probabilities are soft targets (weight "
+           f"{args['distill_weight']}) on the training texts and {args['distill_articles']} unlabelled corpus "
+           f"articles (never dev or test); the student starts from the teacher's "
+           f"{'own adapter and heads' if args.get('student_init', 'base') == 'teacher' else 'base weights'}."]
+          if args.get("teacher") else []),
+        *([f"- Loss: class NLL (class-weighted) + {args['level_loss_weight']} x level NLL"
+           + (f" + {args['direction_loss_weight']} x side NLL (hawkish vs dovish, on items coded with a side)"
+              if args.get("direction_loss_weight") else "") + "."]),
         f"- Epochs run: {len(t['history'])} (best on dev: epoch {t['best_epoch']}); lr {args['learning_rate']}, "
         f"head lr {args['head_learning_rate']}, batch {args['batch_size']} windows, seed {args['seed']}.",
         f"- Training examples: {t['examples']['train']}; dev articles {sum(t['examples']['dev'].values())}, "
@@ -76,13 +116,7 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         "- Training articles are US-centred English news and opinion (AllSides, 2012-2020). Dovish and "
         "hawkish articles are rare and mostly opinion pieces; the per-class test support above is small, "
         "so per-class figures carry wide uncertainty.",
-        "- Direction is the weak point: besides stance missed or over-read (neutral vs. leaning), a large share "
-        "of errors are hawkish read as dovish or the reverse (see the confusion in metrics.json). Both sides argue "
-        "about the same few conflicts (Iran is named in the coders' rationale for 27% of dovish and 30% of hawkish "
-        "articles), so direction has to be learned within a debate from about 250 directional training articles, "
-        "and often is not: the project's seed op-ed, a hawkish call to strike Iran, is scored dovish (its "
-        "sovereignty frame is found). Check direction on your own hand-coded sample before comparing outlets on "
-        "stance_score.",
+        _direction_limit(report, seed),
         "- Class weighting and the per-epoch down-sampling of all-neutral examples both favour the rare "
         "classes, so p_hawkish / p_dovish / p_sovereignty run high; the calibration figures of `oped eval` "
         "show by how much. Rank and compare scores, or calibrate on your own coded sample, rather than "
@@ -115,9 +149,9 @@ def main() -> None:
     args = TrainingArguments(**record["arguments"])
     report = evaluate_codebook_model(model_dir, args)
     (model_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    command = f"oped train --config training/configs/{'default' if 'default' in args.name else 'fast'}.toml " \
-              f"--set output_dir={model_dir}"
-    write_model_card(model_dir, record, report, command)
+    command = (f"oped distill --config training/configs/fast.toml --set output_dir={model_dir}" if args.teacher else
+               f"oped train --config training/configs/default.toml --set output_dir={model_dir}")
+    write_model_card(model_dir, record, report, command, seed_reading(model_dir))
     print(f"rewrote {model_dir / 'README.md'}")
 
 

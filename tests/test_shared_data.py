@@ -19,9 +19,22 @@ def test_every_label_joins_its_text_and_the_data_plan_is_met():
     assert s["articles"]["total"] >= 800 and s["articles"]["test"] >= 150
     assert s["article_labels"]["hawkish"] >= 150 and s["article_labels"]["dovish"] >= 150 and s["article_labels"]["sovereignty_present"] >= 150
     assert s["paragraphs"] >= 3000 and s["paragraph_articles"] >= 400
-    assert s["synthetic_paragraphs"] >= 400
+    assert s["synthetic_texts"] >= 400
     assert s["double_coded_articles"] >= 100
     assert set(s["alpha"]) == {"stance_intensity", "stance_class", "sovereignty"}
+
+
+@needs_shared
+def test_a_sampling_round_can_be_left_out_of_training_and_never_reaches_dev_or_test():
+    from training.arguments import TrainingArguments
+    from training.examples import build_examples
+
+    labels = [json.loads(line) for line in open(ROOT / "data/annotations/articles.jsonl", encoding="utf-8")]
+    active = {r["id"] for r in labels if r["pool"] == "active_directional"}
+    assert active and all(r["split"] == "train" for r in labels if r["id"] in active)
+    args = TrainingArguments(corpus=str(CORPUS), exclude_pools="active_directional")
+    train = build_examples(args, args.schema())["train"]
+    assert not {e["id"] for e in train if e["kind"] == "article"} & active
 
 
 @needs_shared

@@ -108,6 +108,57 @@ def test_distilled_student_has_fewer_layers_and_loads(codebook_model, tiny_encod
     assert scorer.score([HAWK])[0].values["stance"] in ("dovish", "neutral", "hawkish")
 
 
+def test_student_starts_from_the_teachers_heads_and_kept_adapter_layers(codebook_model):
+    import torch
+
+    from model.loading import build_model, load_network
+    from training.trainer import init_from_teacher
+
+    teacher, _, config = load_network(codebook_model, merge=False)
+    student, _ = build_model(ModelConfig(schema=config.schema, base_model=config.base_model, finetune="lora",
+                                         lora_r=config.lora_r, lora_alpha=config.lora_alpha, encoder_layers=1), seed=0)
+    copied = init_from_teacher(student, codebook_model, log=lambda *_: None)
+    theirs, ours = teacher.state_dict(), student.state_dict()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours if k.startswith("heads."))
+    lora_kept = [k for k in ours if "lora_" in k]
+    assert lora_kept and all(torch.equal(ours[k], theirs[k]) for k in lora_kept)
+    assert not any(".layer.1." in k for k in ours)  # the dropped layer is not there to copy into
+    trainable = [n for n, p in student.named_parameters() if p.requires_grad]
+    assert copied == len(trainable)  # same rank: every adapter tensor and head is the teacher's
+
+
+def test_direction_loss_charges_only_the_wrong_side_of_sided_items():
+    import torch
+
+    from model.schema import CODEBOOK_TASK
+    from training.trainer import multitask_loss
+
+    cw = {d.name: torch.ones(len(d.classes)) for d in CODEBOOK_TASK.dimensions}
+    # stance levels -2..2; one item coded +2 but scored dovish, one neutral item
+    stance = torch.tensor([[3.0, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 2.0, 0.0, 0.0]])
+    logits = {"stance": stance, "sovereignty": torch.zeros(2, 3)}
+    weights = torch.ones(2)
+    ignore = torch.full((2,), -100)
+
+    def loss(targets, direction):
+        return float(multitask_loss(CODEBOOK_TASK, logits, {"sovereignty": ignore, **targets}, weights, cw, 0.5,
+                                    direction_weight=direction))
+
+    sided = {"stance": torch.tensor([4, -100])}
+    p = stance[0].softmax(-1)
+    side_nll = -torch.log(p[3:].sum() / (p[:2].sum() + p[3:].sum()))
+    assert abs(loss(sided, 1.0) - loss(sided, 0.0) - float(side_nll)) < 1e-5
+    neutral_only = {"stance": torch.tensor([-100, 2])}
+    assert loss(neutral_only, 1.0) == loss(neutral_only, 0.0)
+
+
+def test_loss_weights_must_not_be_negative():
+    from training.arguments import ConfigError
+
+    with pytest.raises(ConfigError, match="direction_loss_weight"):
+        TrainingArguments(direction_loss_weight=-1)
+
+
 def test_distillation_needs_a_teacher():
     from training.arguments import ConfigError
 

@@ -22,6 +22,7 @@ class TrainingArguments:
     synthetic: str = "data/synthetic"
     use_paragraphs: bool = True
     use_synthetic: bool = True
+    exclude_pools: str = ""  # comma-separated sampling rounds (pool names) left out of training, e.g. "active_directional"
     train_file: str = ""
     dev_file: str = ""  # jsonl without a dev file: dev_fraction of train is held out
     test_file: str = ""
@@ -41,6 +42,8 @@ class TrainingArguments:
     distill_corpus: str = ""  # unlabelled articles (JSONL with id, text) the teacher scores for the student
     distill_articles: int = 0  # how many unlabelled articles to draw (0 = none, only the labelled train set)
     distill_weight: float = 1.0  # weight of the soft-target loss next to the hard-label loss
+    student_init: str = "teacher"  # "teacher": start from the teacher's own weights where shapes match
+    # (its first layers' adapter and its heads), so the student begins near the teacher; "base": fresh
     # optimisation
     epochs: int = 6
     batch_size: int = 16  # windows per step
@@ -49,6 +52,7 @@ class TrainingArguments:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     level_loss_weight: float = 0.5  # within-class levels (e.g. -1 vs -2) next to the class loss
+    direction_loss_weight: float = 0.0  # which side (hawkish vs dovish) on items coded with a side
     paragraph_weight: float = 0.5
     synthetic_weight: float = 0.5
     class_weighting: str = "sqrt_inverse"  # or "none"
@@ -76,8 +80,14 @@ class TrainingArguments:
         for name in ("epochs", "batch_size", "max_length", "train_max_chunks"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.student_init not in ("teacher", "base"):
+            raise ConfigError(f"student_init must be 'teacher' or 'base', not {self.student_init!r}")
         if self.distill_articles and not (self.teacher and self.distill_corpus):
             raise ConfigError("distill_articles needs teacher and distill_corpus")
+        for name in ("level_loss_weight", "direction_loss_weight", "distill_weight", "paragraph_weight",
+                     "synthetic_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
         if not 0 < self.neutral_sample_rate <= 1:
             raise ConfigError("neutral_sample_rate must be in (0, 1]")
         if not 0 < self.learning_rate < 1:

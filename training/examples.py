@@ -33,7 +33,9 @@ def _rows(rows, schema, kind, weight, where):
 
 def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, list[dict]]:
     data = load_labelled(args.corpus, args.annotations, args.synthetic if args.use_synthetic else None)
-    train = _rows(data.articles["train"], schema, "article", 1.0, "articles.jsonl")
+    excluded = {x.strip() for x in args.exclude_pools.split(",") if x.strip()}
+    articles = [r for r in data.articles["train"] if r.get("pool") not in excluded]
+    train = _rows(articles, schema, "article", 1.0, "articles.jsonl")
     if args.use_paragraphs:
         train += _rows(data.paragraphs["train"], schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
     if args.use_synthetic:

@@ -26,7 +26,7 @@ def data_stats(corpus: str | Path | None = None, annotations: str | Path = ANNOT
                            "stance_intensity": {str(k): v for k, v in sorted(Counter(r["stance"] for r in arts).items())}},
         "paragraphs": sum(data.paragraphs[s].num_rows for s in SPLITS),
         "paragraph_articles": len({r["id"] for s in SPLITS for r in data.paragraphs[s]}),
-        "synthetic_paragraphs": data.synthetic.num_rows,
+        "synthetic_texts": data.synthetic.num_rows,
         "double_coded_articles": rel.get("double_coded_articles", 0),
         "adjudicated_articles": sum(bool(r.get("adjudicated")) for r in arts),
         "alpha": alpha,

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from model.chunking import Chunk, chunk_text, pad_batch
 from model.config import ModelConfig
 from model.inference import Prepared, Scorer, pick_device_dtype
-from model.loading import build_model, save_model
+from model.loading import build_model, load_network, save_model
 from model.probabilities import class_probs
 from model.schema import TaskSchema
 from training.arguments import TrainingArguments
@@ -44,9 +44,13 @@ def class_weights(schema: TaskSchema, examples: list[dict], mode: str) -> dict[s
 
 
 def multitask_loss(schema, logits: dict, targets: dict, weights: torch.Tensor, cw: dict, level_weight: float,
-                   soft: dict | None = None, soft_weight: float = 1.0):
+                   soft: dict | None = None, soft_weight: float = 1.0, direction_weight: float = 0.0):
     """Per dimension: class NLL (class-weighted) + level_weight x level NLL; unlabelled items skipped.
-    With soft targets (distillation): + soft_weight x cross-entropy to the teacher's levels."""
+    With soft targets (distillation): + soft_weight x cross-entropy to the teacher's levels.
+    direction_weight > 0, for a dimension with a signed score (dovish vs hawkish): + that
+    weight x the NLL of the item's side given that it takes one, P(hawkish) / (P(hawkish) +
+    P(dovish)), on the items coded with a side. The class loss is dominated by neutral vs.
+    not; this term spends a share of the gradient on which side."""
     total = torch.zeros(())
     for dim in schema.dimensions:
         if soft is not None and dim.name in soft:
@@ -69,6 +73,16 @@ def multitask_loss(schema, logits: dict, targets: dict, weights: torch.Tensor, c
         class_nll = -(logp_class.gather(1, y_class[:, None]).squeeze(1) * w).sum() / w.sum()
         level_nll = -(logp_level.gather(1, y_level[:, None]).squeeze(1) * weights[keep]).sum() / weights[keep].sum()
         total = total + class_nll + level_weight * level_nll
+        if direction_weight and dim.score_classes:
+            sides = torch.tensor([dim.classes.index(c) for c in dim.score_classes])
+            sided = (y_class[:, None] == sides).any(-1)
+            if sided.any():
+                logp_sides = logp_class[sided][:, sides]
+                logp_side = logp_sides - torch.logsumexp(logp_sides, -1, keepdim=True)
+                y_side = (y_class[sided][:, None] == sides).float().argmax(-1)
+                ws = w[sided]
+                side_nll = -(logp_side.gather(1, y_side[:, None]).squeeze(1) * ws).sum() / ws.sum()
+                total = total + direction_weight * side_nll
     return total
 
 
@@ -170,6 +184,21 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def init_from_teacher(net, teacher: str, log=print) -> int:
+    """Copy the teacher's tensors into the student's trainable ones wherever name and
+    shape match: with the same adapter rank that is the adapter of the layers the
+    student keeps, plus the heads. Frozen base weights are never overwritten: a LoRA
+    student saves only its adapter, so it must sit on the unchanged base. Returns how
+    many tensors were copied."""
+    teacher_net, _, _ = load_network(teacher, merge=False)
+    source = teacher_net.state_dict()
+    trainable = {name: p for name, p in net.named_parameters() if p.requires_grad}
+    shared = {k: v for k, v in source.items() if k in trainable and trainable[k].shape == v.shape}
+    net.load_state_dict(shared, strict=False)
+    log(f"student initialised from the teacher: {len(shared)} of {len(trainable)} trainable tensors copied")
+    return len(shared)
+
+
 def train(args: TrainingArguments, log=print) -> dict:
     """Train, select on dev, save the best model to args.output_dir; returns the run record."""
     started = time.time()
@@ -182,6 +211,8 @@ def train(args: TrainingArguments, log=print) -> dict:
     if args.teacher:
         add_teacher_targets(splits, args, log)
     net, tokenizer = build_model(config, seed=args.seed)
+    if args.teacher and args.student_init == "teacher":
+        init_from_teacher(net, args.teacher, log)
     device, dtype = pick_device_dtype(args.device, {"auto": "auto", "bf16": "bf16", "fp32": "fp32"}[args.precision])
     net.to(device)
     train_ex = tokenize(splits["train"], tokenizer, args.max_length)
@@ -214,7 +245,7 @@ def train(args: TrainingArguments, log=print) -> dict:
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 logits, _ = net(ids.to(device), mask.to(device), doc_index.to(device), len(batch))
             loss = multitask_loss(schema, {k: v.cpu() for k, v in logits.items()}, targets, weights, cw,
-                                  args.level_loss_weight, soft, args.distill_weight)
+                                  args.level_loss_weight, soft, args.distill_weight, args.direction_loss_weight)
             optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -25,6 +25,8 @@ CODE_FIELDS = ("fp_relevant", "stance", "sovereignty", "sovereignty_salience", "
 COMPARED = ("stance", "sovereignty", "sovereignty_salience")  # a difference here needs adjudication
 SPLIT_SHARES = (("train", 0.70), ("dev", 0.15), ("test", 0.15))
 SPLIT_SEED = 5175
+# Rounds picked by the model under study go to train only (see active_round.py).
+TRAIN_ONLY_POOLS = ("active_directional",)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -44,10 +46,11 @@ def disagreements(first: dict, second: dict) -> list[str]:
 def assign_splits(labels: dict[str, dict], fixed: dict[str, str] | None = None,
                   seed: int = SPLIT_SEED) -> dict[str, str]:
     """Article-level splits, stratified by stance class x sovereignty. Articles in
-    `fixed` keep their split (splits never move once published); new ones are
-    assigned among themselves."""
+    `fixed` keep their split (splits never move once published); articles of a
+    train-only pool go to train; other new ones are assigned among themselves."""
     rng = random.Random(seed)
     out = {i: s for i, s in (fixed or {}).items() if i in labels}
+    out.update({i: "train" for i in labels if i not in out and labels[i].get("pool") in TRAIN_ONLY_POOLS})
     strata = defaultdict(list)
     for i in sorted(labels):
         if i not in out:

@@ -13,11 +13,10 @@ ordered by stance-cue rate so the most promising are coded first.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
-from training.annotation.sample import BATCH_SIZE, append_round
+from training.annotation.sample import BATCH_SIZE, append_round, frame_for_new_round
 from training.annotation.screening import cue_rates, is_opinion
 
 POOL = "opinion_followup"
@@ -29,10 +28,7 @@ def main() -> None:
     ap.add_argument("--frame", required=True, help="the sample frame to extend")
     ap.add_argument("--batches", required=True)
     args = ap.parse_args()
-    with open(args.frame, newline="", encoding="utf-8") as f:
-        frame = list(csv.DictReader(f))
-    if any(r["pool"] == POOL for r in frame):
-        raise SystemExit(f"{args.frame} already holds the {POOL} round")
+    frame = frame_for_new_round(args.frame, POOL)
     taken = {r["id"] for r in frame}
     rows = [json.loads(line) for line in open(args.corpus, encoding="utf-8")]
     new = [r for r in rows if r["id"] not in taken and is_opinion(r.get("outlet"), r.get("url"))]

@@ -14,7 +14,6 @@ what gets coded: labels still come from coders reading each text.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from training.annotation.build_labels import read_jsonl
-from training.annotation.sample import append_round
+from training.annotation.sample import append_round, frame_for_new_round
 
 POOL = "model_screen"
 
@@ -35,10 +34,7 @@ def main() -> None:
     ap.add_argument("--labels", default="data/annotations/articles.jsonl")
     ap.add_argument("--n", type=int, default=122)
     args = ap.parse_args()
-    with open(args.frame, newline="", encoding="utf-8") as f:
-        frame = list(csv.DictReader(f))
-    if any(r["pool"] == POOL for r in frame):
-        raise SystemExit(f"{args.frame} already holds the {POOL} round")
+    frame = frame_for_new_round(args.frame, POOL)
     coded = {r["id"]: r for r in read_jsonl(Path(args.labels))}
     rows = [json.loads(line) for line in open(args.corpus, encoding="utf-8")]
     known = [r for r in rows if r["id"] in coded]

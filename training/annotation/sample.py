@@ -88,14 +88,23 @@ def batch_item(row: dict, code_paragraphs: list[int] | None = None) -> dict:
             "code_paragraphs": list(code_paragraphs or [])}
 
 
+def frame_for_new_round(frame_path: str, pool: str) -> list[dict]:
+    """The sample frame's rows, refusing a round (pool) that is already in it."""
+    with open(frame_path, newline="", encoding="utf-8") as f:
+        frame = list(csv.DictReader(f))
+    if any(r["pool"] == pool for r in frame):
+        raise SystemExit(f"{frame_path} already holds the {pool} round")
+    return frame
+
+
 def append_round(frame_path: str, rows: list[dict], pool: str, prefix: str, opinion_signal: int,
-                 batches: Path) -> None:
+                 batches: Path, batch_size: int = BATCH_SIZE) -> None:
     """A later sampling round: frame rows (article level, no second coding) and coder
     batches named PREFIX00, PREFIX01, ... in the order given."""
     with open(frame_path, "a", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         for i, r in enumerate(rows):
-            batch = f"{prefix}{i // BATCH_SIZE:02d}"
+            batch = f"{prefix}{i // batch_size:02d}"
             w.writerow([r["id"], text_sha256(r["text"]), pool, batch, opinion_signal, "", ""])
             _append(batches / f"{batch}.jsonl", batch_item(r))
 
