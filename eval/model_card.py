@@ -16,7 +16,9 @@ def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
     data = load_labelled(args.corpus, args.annotations, None)
     scorer = load_model(str(model_dir))
     report = {"model": scorer.model_id}
-    baseline = TfidfBaseline().fit(list(data.articles["train"]), list(data.articles["dev"]))
+    excluded = {x.strip() for x in getattr(args, "exclude_pools", "").split(",") if x.strip()}
+    train = [r for r in data.articles["train"] if r.get("pool") not in excluded]  # what the model trained on
+    baseline = TfidfBaseline().fit(train, list(data.articles["dev"]))
     for split in ("dev", "test"):
         rows = list(data.articles[split])
         preds = [r.values for r in scorer.score([r["text"] for r in rows], evidence=False)]

@@ -156,7 +156,7 @@ def read_synthetic(directory: str | Path = SYNTHETIC) -> list[dict]:
     for path in sorted(Path(directory).glob("*.jsonl")):
         for n, row in iter_jsonl(path, LabelFormatError, "synthetic file"):
             _check_label({**row, "sha256": text_sha256(row.get("text", ""))}, f"{path}:{n}", "synthetic")
-            rows.append({**row, "synthetic": True})
+            rows.append({**row, "synthetic": True, "source_file": path.name})
     return rows
 
 

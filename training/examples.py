@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+from fnmatch import fnmatch
 
 from model.schema import SchemaError, TaskSchema
 from training.arguments import ConfigError, TrainingArguments
@@ -39,7 +40,8 @@ def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, 
     if args.use_paragraphs:
         train += _rows(data.paragraphs["train"], schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
     if args.use_synthetic:
-        train += _rows(data.synthetic, schema, "synthetic", args.synthetic_weight, "synthetic")
+        synthetic = [r for r in data.synthetic if fnmatch(r["source_file"], args.synthetic_files)]
+        train += _rows(synthetic, schema, "synthetic", args.synthetic_weight, "synthetic")
     return {"train": train,
             "dev": _rows(data.articles["dev"], schema, "article", 1.0, "articles.jsonl"),
             "test": _rows(data.articles["test"], schema, "article", 1.0, "articles.jsonl")}
