@@ -1,11 +1,11 @@
 """What each scoring optimisation buys, measured in one run on the same articles.
 
-    python -m eval.bench_perf --n 150 --repeats 3
+    python -m eval.bench_perf --n 100 --repeats 3
 
 Variants of the local engine, each against the full configuration (bf16 where the
 CPU supports it, length-sorted batches of 32 windows, tokenization prefetched in a
 background thread, evidence on): one switched off at a time. Every round runs all
-variants (order rotated between rounds); the median and the range over rounds are
+variants (order rotated between rounds); the median and the extreme ratios over rounds are
 reported, since one run on a shared 2-core machine moves by several per cent.
 Writes eval/results/perf.{json,md}.
 """
@@ -91,7 +91,7 @@ def main() -> None:
              f"median of {args.repeats} rounds)", "",
              f"Command: `{result['command']}`", f"CPU: {result['cpu']}, {result['cores']} cores "
              f"(AVX-512 BF16: {result['avx512_bf16']}, AMX: {result['amx_bf16']}); full configuration in "
-             f"{result['dtype']}.", "", "| variant | tokens/s (median) | speed vs full configuration | range over rounds |",
+             f"{result['dtype']}.", "", "| variant | tokens/s (median) | speed vs full configuration | extremes over rounds |",
              "|---|---|---|---|"]
     for k, v in result["variants"].items():
         lo, hi = v["relative_range"]

@@ -22,13 +22,15 @@ def compare(corpus: str | None = None, model: str = "default", out: str | Path =
     from eval.baselines.lexicon import LexiconBaseline
     from eval.baselines.tfidf import TfidfBaseline
     from eval.baselines.zero_shot import ZeroShotBaseline
+    from eval.model_card import articles_model_trained_on
     from model import load_model
     from training.data import load_labelled
 
     data = load_labelled(corpus, synthetic=None)
-    train, dev, test = (list(data.articles[s]) for s in ("train", "dev", "test"))
-    texts = [r["text"] for r in test]
     scorer = load_model(model)
+    train = articles_model_trained_on(data, scorer.config.training)  # the baselines learn from what it learnt from
+    dev, test = list(data.articles["dev"]), list(data.articles["test"])
+    texts = [r["text"] for r in test]
     systems = {
         "lexicon (thresholds on dev)": LexiconBaseline().fit(train, dev).predict(texts),
         "TF-IDF + logistic regression (train; C on dev)": TfidfBaseline().fit(train, dev).predict(texts),

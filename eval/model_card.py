@@ -7,6 +7,22 @@ from pathlib import Path
 
 from eval.baselines.tfidf import TfidfBaseline
 from eval.codebook_metrics import codebook_metrics, fmt
+from model.config import ModelConfig
+from model.loading import resolve_model_dir
+
+
+def articles_model_trained_on(data, record: dict | None) -> list[dict]:
+    """The train-split articles a model's training run used, so that baselines fit on the
+    same ones: its exclude_pools; a record without that key predates the train-only
+    sampling rounds (the first shipped default), so those rounds are left out."""
+    from training.annotation.build_labels import TRAIN_ONLY_POOLS
+
+    args = (record or {}).get("arguments", {})
+    if "exclude_pools" in args:
+        excluded = {x.strip() for x in args["exclude_pools"].split(",") if x.strip()}
+    else:
+        excluded = set(TRAIN_ONLY_POOLS)
+    return [r for r in data.articles["train"] if r.get("pool") not in excluded]
 
 
 def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
@@ -16,8 +32,7 @@ def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
     data = load_labelled(args.corpus, args.annotations, None)
     scorer = load_model(str(model_dir))
     report = {"model": scorer.model_id}
-    excluded = {x.strip() for x in getattr(args, "exclude_pools", "").split(",") if x.strip()}
-    train = [r for r in data.articles["train"] if r.get("pool") not in excluded]  # what the model trained on
+    train = articles_model_trained_on(data, ModelConfig.load(resolve_model_dir(str(model_dir))).training)
     baseline = TfidfBaseline().fit(train, list(data.articles["dev"]))
     for split in ("dev", "test"):
         rows = list(data.articles[split])
@@ -53,6 +68,21 @@ def _direction_limit(report: dict, seed: dict | None) -> str:
     return line + (" Check direction on your own hand-coded sample before comparing outlets on stance_score.")
 
 
+def _against_teacher(teacher: str, report: dict) -> str:
+    """A student's dev figures next to its teacher's (from the teacher's card)."""
+    import json
+
+    path = resolve_model_dir(teacher) / "metrics.json"
+    if not path.is_file():
+        return f"Teacher `{teacher}` has no metrics.json to compare with."
+    t, s = json.loads(path.read_text())["dev"], report["dev"]
+    d_st = s["stance"]["macro_f1"]["value"] - t["stance"]["macro_f1"]["value"]
+    d_sv = s["sovereignty"]["f1"]["value"] - t["sovereignty"]["f1"]["value"]
+    return (f"Against its teacher on dev: stance macro-F1 {s['stance']['macro_f1']['value']:.3f} vs "
+            f"{t['stance']['macro_f1']['value']:.3f} ({d_st:+.3f}), sovereignty F1 {s['sovereignty']['f1']['value']:.3f} vs "
+            f"{t['sovereignty']['f1']['value']:.3f} ({d_sv:+.3f}).")
+
+
 def seed_reading(model_dir: str | Path) -> dict | None:
     """The model's scores for ../shared/seeds/*.txt (the first one), or None without ../shared."""
     from model import load_model
@@ -85,8 +115,8 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         + (f" (LoRA r={args['lora_r']}, alpha={args['lora_alpha']})" if args["finetune"] == "lora" else "")
         + f"; windows of {args['max_length']} tokens, article pooling per dimension as in oped_config.json.",
         *([f"- Distilled from `{args['teacher']}`: its article probabilities are soft targets (weight "
-           f"{args['distill_weight']}) on the training texts and {args['distill_articles']} unlabelled corpus "
-           f"articles (never dev or test); the student starts from the teacher's "
+           f"{args['distill_weight']}) on the training texts and {args['distill_articles']} further corpus "
+           f"articles outside dev and test, used without any labels they have; the student starts from the teacher's "
            f"{'own adapter and heads' if args.get('student_init', 'base') == 'teacher' else 'base weights'}."]
           if args.get("teacher") else []),
         *([f"- Loss: class NLL (class-weighted) + {args['level_loss_weight']} x level NLL"
@@ -109,6 +139,7 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         _row("TF-IDF + LR, dev", report["dev_tfidf_baseline"]),
         _row("TF-IDF + LR, test", report["test_tfidf_baseline"]),
         "",
+        *([_against_teacher(args["teacher"], report)] if args.get("teacher") else []),
         f"Per-class stance F1, test: {per_class(report['test'])}.",
         f"Per-class stance F1, test, baseline: {per_class(report['test_tfidf_baseline'])}.",
         "",

@@ -23,3 +23,14 @@ def test_active_round_ranks_uncoded_ok_rows_by_directional_probability():
               {"id": "c", "status": "error", "p_neutral": None}, {"id": "d", "status": "ok", "p_neutral": 0.1},
               {"id": "e", "status": "ok", "p_neutral": 0.5}]
     assert rank_directional(scores, exclude={"d"}, n=2) == ["b", "e"]
+
+
+def test_baselines_fit_on_the_articles_the_model_trained_on():
+    from types import SimpleNamespace
+
+    from eval.model_card import articles_model_trained_on
+
+    data = SimpleNamespace(articles={"train": [{"id": 1, "pool": "stratified"}, {"id": 2, "pool": "active_directional"}]})
+    assert [r["id"] for r in articles_model_trained_on(data, None)] == [1]  # a record older than train-only rounds
+    assert [r["id"] for r in articles_model_trained_on(data, {"arguments": {"exclude_pools": ""}})] == [1, 2]
+    assert [r["id"] for r in articles_model_trained_on(data, {"arguments": {"exclude_pools": "stratified"}})] == [2]
