@@ -175,17 +175,6 @@ def phase_score(corpus: str, n: int, model: str) -> dict:
             "peak_rss_mb": rss, "seconds": wall, "rows": len(rows), "ok": sum(r["status"] == "ok" for r in rows)}
 
 
-def dev_quality(model: str) -> dict | None:
-    """Dev-split stance macro-F1 and sovereignty F1 from the model's card (metrics.json)."""
-    from model.loading import resolve_model_dir
-
-    path = resolve_model_dir(model) / "metrics.json"
-    if not path.is_file():
-        return None
-    dev = json.loads(path.read_text())["dev"]
-    return {"stance_macro_f1": dev["stance"]["macro_f1"]["value"], "sovereignty_f1": dev["sovereignty"]["f1"]["value"]}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="../shared/corpora/allsides_foreign_policy.jsonl")
@@ -197,6 +186,8 @@ def main() -> None:
     ap.add_argument("--phase", choices=["baseline", "encoder"], help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(RESULTS / "bench_score"))
     args = ap.parse_args()
+    from eval.model_card import dev_figures
+
     models = args.model or ["default"]
     if args.phase == "baseline":
         print(json.dumps(phase_baseline(args.corpus, args.n)))
@@ -222,7 +213,7 @@ def main() -> None:
         encoder = {"tokens_per_s": enc["tokens"] / enc["seconds"], "tokens_read": enc["tokens"], "dtype": enc["dtype"],
                    "windows": enc["windows"], "peak_rss_mb": enc["peak_rss_mb"], "seconds": enc["seconds"]}
         result["models"][model] = {
-            "layers": enc["layers"], "encoder_alone": encoder, "oped_score": score, "dev": dev_quality(model),
+            "layers": enc["layers"], "encoder_alone": encoder, "oped_score": score, "dev": dev_figures(model),
             "arithmetic": {"encoder_gflops_per_token": flops / 1e9,
                            "encoder_alone_utilisation": encoder["tokens_per_s"] * flops / (peak * 1e12),
                            "oped_score_utilisation": score["tokens_per_s"] * flops / (peak * 1e12)},

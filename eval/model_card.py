@@ -3,12 +3,14 @@ baseline trained on the same split) and write its model card (README.md)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from eval.baselines.tfidf import TfidfBaseline
 from eval.codebook_metrics import codebook_metrics, fmt
-from model.config import ModelConfig
 from model.loading import resolve_model_dir
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
 def articles_model_trained_on(data, record: dict | None) -> list[dict]:
@@ -16,12 +18,10 @@ def articles_model_trained_on(data, record: dict | None) -> list[dict]:
     same ones: its exclude_pools; a record without that key predates the train-only
     sampling rounds (the first shipped default), so those rounds are left out."""
     from training.annotation.build_labels import TRAIN_ONLY_POOLS
+    from training.arguments import pool_names
 
     args = (record or {}).get("arguments", {})
-    if "exclude_pools" in args:
-        excluded = {x.strip() for x in args["exclude_pools"].split(",") if x.strip()}
-    else:
-        excluded = set(TRAIN_ONLY_POOLS)
+    excluded = pool_names(args["exclude_pools"]) if "exclude_pools" in args else set(TRAIN_ONLY_POOLS)
     return [r for r in data.articles["train"] if r.get("pool") not in excluded]
 
 
@@ -32,13 +32,16 @@ def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
     data = load_labelled(args.corpus, args.annotations, None)
     scorer = load_model(str(model_dir))
     report = {"model": scorer.model_id}
-    train = articles_model_trained_on(data, ModelConfig.load(resolve_model_dir(str(model_dir))).training)
+    train = articles_model_trained_on(data, scorer.config.training)
     baseline = TfidfBaseline().fit(train, list(data.articles["dev"]))
     for split in ("dev", "test"):
         rows = list(data.articles[split])
         preds = [r.values for r in scorer.score([r["text"] for r in rows], evidence=False)]
         report[split] = codebook_metrics(rows, preds)
         report[f"{split}_tfidf_baseline"] = codebook_metrics(rows, baseline.predict([r["text"] for r in rows]))
+    seeds = sorted(SEEDS.glob("*.txt"))
+    if seeds:  # the project's seed op-ed, when ../shared is beside the checkout
+        report["seed"] = scorer.score([seeds[0].read_text(encoding="utf-8")], evidence=False)[0].values
     return report
 
 
@@ -68,33 +71,28 @@ def _direction_limit(report: dict, seed: dict | None) -> str:
     return line + (" Check direction on your own hand-coded sample before comparing outlets on stance_score.")
 
 
+def _dev(report: dict) -> dict:
+    return {"stance_macro_f1": report["dev"]["stance"]["macro_f1"]["value"],
+            "sovereignty_f1": report["dev"]["sovereignty"]["f1"]["value"]}
+
+
+def dev_figures(model: str) -> dict | None:
+    """Dev stance macro-F1 and sovereignty F1 from a model's card (metrics.json), or None."""
+    path = resolve_model_dir(model) / "metrics.json"
+    return _dev(json.loads(path.read_text())) if path.is_file() else None
+
+
 def _against_teacher(teacher: str, report: dict) -> str:
     """A student's dev figures next to its teacher's (from the teacher's card)."""
-    import json
-
-    path = resolve_model_dir(teacher) / "metrics.json"
-    if not path.is_file():
+    t, s = dev_figures(teacher), _dev(report)
+    if t is None:
         return f"Teacher `{teacher}` has no metrics.json to compare with."
-    t, s = json.loads(path.read_text())["dev"], report["dev"]
-    d_st = s["stance"]["macro_f1"]["value"] - t["stance"]["macro_f1"]["value"]
-    d_sv = s["sovereignty"]["f1"]["value"] - t["sovereignty"]["f1"]["value"]
-    return (f"Against its teacher on dev: stance macro-F1 {s['stance']['macro_f1']['value']:.3f} vs "
-            f"{t['stance']['macro_f1']['value']:.3f} ({d_st:+.3f}), sovereignty F1 {s['sovereignty']['f1']['value']:.3f} vs "
-            f"{t['sovereignty']['f1']['value']:.3f} ({d_sv:+.3f}).")
+    return (f"Against its teacher on dev: stance macro-F1 {s['stance_macro_f1']:.3f} vs {t['stance_macro_f1']:.3f} "
+            f"({s['stance_macro_f1'] - t['stance_macro_f1']:+.3f}), sovereignty F1 {s['sovereignty_f1']:.3f} vs "
+            f"{t['sovereignty_f1']:.3f} ({s['sovereignty_f1'] - t['sovereignty_f1']:+.3f}).")
 
 
-def seed_reading(model_dir: str | Path) -> dict | None:
-    """The model's scores for ../shared/seeds/*.txt (the first one), or None without ../shared."""
-    from model import load_model
-
-    seeds = sorted((Path(__file__).resolve().parents[2] / "shared" / "seeds").glob("*.txt"))
-    if not seeds:
-        return None
-    return load_model(str(model_dir)).score([seeds[0].read_text(encoding="utf-8")], evidence=False)[0].values
-
-
-def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str,
-                     seed: dict | None = None) -> Path:
+def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:
     d = Path(model_dir)
     t = record
     args = t["arguments"]
@@ -149,7 +147,7 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         "- Training articles are US-centred English news and opinion (AllSides, 2012-2020). Dovish and "
         "hawkish articles are rare and mostly opinion pieces; the per-class test support above is small, "
         "so per-class figures carry wide uncertainty.",
-        _direction_limit(report, seed),
+        _direction_limit(report, report.get("seed")),
         "- Class weighting and the per-epoch down-sampling of all-neutral examples both favour the rare "
         "classes, so p_hawkish / p_dovish / p_sovereignty run high; the calibration figures of `oped eval` "
         "show by how much. Rank and compare scores, or calibrate on your own coded sample, rather than "
@@ -171,7 +169,6 @@ def main() -> None:
 
         python -m eval.model_card model/default
     """
-    import json
     import sys
 
     from model.config import ModelConfig
@@ -184,7 +181,7 @@ def main() -> None:
     (model_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     command = (f"oped distill --config training/configs/fast.toml --set output_dir={model_dir}" if args.teacher else
                f"oped train --config training/configs/default.toml --set output_dir={model_dir}")
-    write_model_card(model_dir, record, report, command, seed_reading(model_dir))
+    write_model_card(model_dir, record, report, command)
     print(f"rewrote {model_dir / 'README.md'}")
 
 

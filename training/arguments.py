@@ -113,6 +113,11 @@ class TrainingArguments:
         return asdict(self)
 
 
+def pool_names(text: str) -> set[str]:
+    """The pool names of an exclude_pools value ("a, b" -> {"a", "b"})."""
+    return {x.strip() for x in text.split(",") if x.strip()}
+
+
 def _coerce(name: str, raw: str, current):
     """--set values arrive as text; give them the type of the default."""
     if isinstance(current, bool):

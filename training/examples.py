@@ -7,7 +7,7 @@ import random
 from fnmatch import fnmatch
 
 from model.schema import SchemaError, TaskSchema
-from training.arguments import ConfigError, TrainingArguments
+from training.arguments import ConfigError, TrainingArguments, pool_names
 from training.data import DataError, iter_jsonl, load_labelled
 
 IGNORE = -100
@@ -34,7 +34,7 @@ def _rows(rows, schema, kind, weight, where):
 
 def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, list[dict]]:
     data = load_labelled(args.corpus, args.annotations, args.synthetic if args.use_synthetic else None)
-    excluded = {x.strip() for x in args.exclude_pools.split(",") if x.strip()}
+    excluded = pool_names(args.exclude_pools)
     articles = [r for r in data.articles["train"] if r.get("pool") not in excluded]
     train = _rows(articles, schema, "article", 1.0, "articles.jsonl")
     if args.use_paragraphs:

@@ -17,10 +17,10 @@ def train_and_report(args: TrainingArguments, log=print) -> dict:
     command = "oped " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "oped train"
     if args.data != "codebook":
         return record
-    from eval.model_card import evaluate_codebook_model, seed_reading, write_model_card
+    from eval.model_card import evaluate_codebook_model, write_model_card
 
     report = evaluate_codebook_model(out, args)
     (out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    write_model_card(out, record, report, command, seed_reading(out))
+    write_model_card(out, record, report, command)
     log(f"model card: {out / 'README.md'}")
     return {**record, "report": report}

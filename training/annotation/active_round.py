@@ -47,11 +47,12 @@ def main() -> None:
     frame = frame_for_new_round(args.frame, POOL)
     scores = [json.loads(line) for line in open(args.scores, encoding="utf-8")]
     chosen = rank_directional(scores, {r["id"] for r in frame}, args.n)
-    by_id = {}
+    wanted, by_id = set(chosen), {}
     with open(args.corpus, encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            by_id[row["id"]] = row
+            if row["id"] in wanted:
+                by_id[row["id"]] = row
     rows = [by_id[i] for i in chosen]
     append_round(args.frame, rows, POOL, "a", 0, Path(args.batches), BATCH_SIZE)
     print(f"{len(rows)} articles ranked by 1 - p_neutral added to {args.frame} "
