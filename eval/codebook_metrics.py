@@ -57,6 +57,23 @@ def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> 
     return out
 
 
+def paired_difference(gold: list[dict], pred_a: list[dict], pred_b: list[dict], n_boot: int = 1000) -> dict:
+    """A minus B on the same articles, with a paired bootstrap CI (both resampled together),
+    for stance macro-F1 and sovereignty F1: whether A beats B beyond the noise of a small split."""
+    if not len(gold) == len(pred_a) == len(pred_b):
+        raise ValueError("gold and predictions differ in length")
+    from sklearn.metrics import f1_score
+
+    g_st = np.array([stance_class(int(g["stance"])) for g in gold])
+    g_sov = np.array([int(g["sovereignty"]) for g in gold])
+    a_st, b_st = (np.array([p["stance"] for p in pred]) for pred in (pred_a, pred_b))
+    a_sov, b_sov = (np.array([int(p["sovereignty"]) for p in pred]) for pred in (pred_a, pred_b))
+    stance_gap = lambda y, a, b: macro_f1(y, a, STANCE_CLASSES) - macro_f1(y, b, STANCE_CLASSES)  # noqa: E731
+    sov_gap = lambda y, a, b: float(f1_score(y, a, zero_division=0) - f1_score(y, b, zero_division=0))  # noqa: E731
+    return {"stance_macro_f1": with_ci(stance_gap, g_st, a_st, b_st, n=n_boot),
+            "sovereignty_f1": with_ci(sov_gap, g_sov, a_sov, b_sov, n=n_boot)}
+
+
 def fmt(m: dict) -> str:
     lo, hi = m["ci95"]
     return f"{m['value']:.3f} [{lo:.3f}, {hi:.3f}]"

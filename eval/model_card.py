@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from eval.baselines.tfidf import TfidfBaseline
-from eval.codebook_metrics import codebook_metrics, fmt
+from eval.codebook_metrics import codebook_metrics, fmt, paired_difference
 from model.loading import resolve_model_dir
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -37,8 +37,10 @@ def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
     for split in ("dev", "test"):
         rows = list(data.articles[split])
         preds = [r.values for r in scorer.score([r["text"] for r in rows], evidence=False)]
+        base_preds = baseline.predict([r["text"] for r in rows])
         report[split] = codebook_metrics(rows, preds)
-        report[f"{split}_tfidf_baseline"] = codebook_metrics(rows, baseline.predict([r["text"] for r in rows]))
+        report[f"{split}_tfidf_baseline"] = codebook_metrics(rows, base_preds)
+        report[f"{split}_minus_tfidf"] = paired_difference(rows, preds, base_preds)
     seeds = sorted(SEEDS.glob("*.txt"))
     if seeds:  # the project's seed op-ed, when ../shared is beside the checkout
         report["seed"] = scorer.score([seeds[0].read_text(encoding="utf-8")], evidence=False)[0].values
@@ -50,6 +52,30 @@ def _row(name: str, m: dict) -> str:
     auc = fmt(sv["roc_auc"]) if "roc_auc" in sv else "n/a"
     return (f"| {name} | {m['n']} | {fmt(st['macro_f1'])} | {fmt(st['intensity_spearman'])} | "
             f"{fmt(sv['f1'])} | {auc} |")
+
+
+def _provenance(record: dict) -> str:
+    code = record.get("code") or {}
+    if not code.get("commit"):
+        return ("- Code and data version: not recorded (the run predates provenance records), so the command "
+                "above reproduces its recipe, not necessarily its exact weights (eval/results/training_variants.md).")
+    state = "with uncommitted changes" if code.get("dirty") else "clean tree"
+    return (f"- Code: commit `{code['commit'][:12]}` ({state}); training data fingerprint "
+            f"`{record.get('data_sha256', '')[:16]}` (sha256 of the examples in order, training/provenance.py).")
+
+
+def _paired_line(report: dict) -> str:
+    """This model minus the baseline on the same articles: a CI that spans 0 means the split
+    is too small to tell the two apart."""
+    parts = []
+    for split in ("dev", "test"):
+        d = report[f"{split}_minus_tfidf"]
+        parts.append(f"{split}: stance macro-F1 {d['stance_macro_f1']['value']:+.3f} "
+                     f"[{d['stance_macro_f1']['ci95'][0]:+.3f}, {d['stance_macro_f1']['ci95'][1]:+.3f}], "
+                     f"sovereignty F1 {d['sovereignty_f1']['value']:+.3f} "
+                     f"[{d['sovereignty_f1']['ci95'][0]:+.3f}, {d['sovereignty_f1']['ci95'][1]:+.3f}]")
+    return ("This model minus the baseline, paired bootstrap over the same articles (95% CI; an interval "
+            "that spans 0 means this split cannot tell the two apart): " + "; ".join(parts) + ".")
 
 
 def _direction_limit(report: dict, seed: dict | None) -> str:
@@ -125,6 +151,7 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         f"- Training examples: {t['examples']['train']}; dev articles {sum(t['examples']['dev'].values())}, "
         f"test articles {sum(t['examples']['test'].values())}.",
         f"- Trained in {t['seconds'] / 60:.1f} min on {t['cpu']} ({t['device']}, {t['precision']}), torch {t['torch']}.",
+        _provenance(t),
         "",
         "## Results (95% bootstrap CIs, 1,000 resamples of articles)",
         "Model selection used the dev split only; the test split was scored once for this card. "
@@ -137,6 +164,7 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         _row("TF-IDF + LR, dev", report["dev_tfidf_baseline"]),
         _row("TF-IDF + LR, test", report["test_tfidf_baseline"]),
         "",
+        *([_paired_line(report)] if "test_minus_tfidf" in report else []),
         *([_against_teacher(args["teacher"], report)] if args.get("teacher") else []),
         f"Per-class stance F1, test: {per_class(report['test'])}.",
         f"Per-class stance F1, test, baseline: {per_class(report['test_tfidf_baseline'])}.",

@@ -124,3 +124,34 @@ def test_blank_gold_cells_are_not_coded_not_neutral(tmp_path):
     g = normalise_gold(read_table(tmp_path / "g.csv"))
     assert g["stance"][0] == "hawkish" and g["stance"].isna().tolist() == [False, True]
     assert g["sovereignty"].isna().tolist() == [True, False]
+
+
+def test_paired_difference_is_zero_for_equal_predictions_and_signed_otherwise():
+    from eval.codebook_metrics import paired_difference
+
+    gold = [{"stance": s, "sovereignty": v} for s, v in [(2, 1), (-1, 0), (0, 0), (0, 1), (1, 0), (-2, 1)] * 5]
+    right = [{"stance": {2: "hawkish", 1: "hawkish", -1: "dovish", -2: "dovish"}.get(g["stance"], "neutral"),
+              "sovereignty": g["sovereignty"]} for g in gold]
+    wrong = [{"stance": "neutral", "sovereignty": 1 - g["sovereignty"]} for g in gold]
+    same = paired_difference(gold, right, right, n_boot=50)
+    assert same["stance_macro_f1"] == {"value": 0.0, "ci95": [0.0, 0.0]}
+    gap = paired_difference(gold, right, wrong, n_boot=50)
+    assert gap["stance_macro_f1"]["value"] == pytest.approx(1 - 1 / 3 * (0 + 0 + 2 * 10 / 40))
+    assert gap["sovereignty_f1"]["value"] == 1.0
+    assert gap["stance_macro_f1"]["ci95"][0] > 0
+    assert paired_difference(gold, wrong, right, n_boot=50)["sovereignty_f1"]["value"] == -1.0
+
+
+def test_between_models_counts_same_labels_and_kappa():
+    from eval.reproduction import between_models
+
+    a = [{"stance": s, "sovereignty": v} for s, v in [("hawkish", 1), ("neutral", 0), ("dovish", 0), ("neutral", 1)]]
+    assert between_models(a, a) == {"stance_same": 1.0, "stance_kappa": 1.0, "sovereignty_same": 1.0,
+                                    "sovereignty_kappa": 1.0}
+    b = [dict(r) for r in a]
+    b[0]["stance"], b[3]["sovereignty"] = "dovish", 0
+    out = between_models(a, b)
+    assert out["stance_same"] == 0.75 and out["sovereignty_same"] == 0.75
+    assert out["stance_kappa"] < 1.0 and out["sovereignty_kappa"] == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        between_models(a, b[:2])

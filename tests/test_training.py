@@ -52,6 +52,21 @@ def test_training_is_deterministic_given_a_seed(tiny_encoder, toy_task_files, tm
     a, b = run(tmp_path / "a"), run(tmp_path / "b")
     for x, y in zip(a, b):
         assert x.values["p_hawkish"] == y.values["p_hawkish"]
+    rec_a, rec_b = (ModelConfig.load(tmp_path / d).training for d in ("a", "b"))
+    assert rec_a["data_sha256"] == rec_b["data_sha256"] and len(rec_a["data_sha256"]) == 64
+    assert set(rec_a["code"]) == {"commit", "dirty"}
+
+
+def test_data_fingerprint_changes_with_a_label_or_the_order():
+    from training.provenance import data_fingerprint
+
+    rows = [{"id": "a", "kind": "article", "weight": 1.0, "levels": {"stance": 2}, "text": "x"},
+            {"id": "b", "kind": "article", "weight": 1.0, "levels": {"stance": 0}, "text": "y"}]
+    base = data_fingerprint({"train": rows})
+    assert data_fingerprint({"train": [dict(r) for r in rows]}) == base
+    assert data_fingerprint({"train": rows[::-1]}) != base
+    relabelled = [rows[0], {**rows[1], "levels": {"stance": -1}}]
+    assert data_fingerprint({"train": relabelled}) != base
 
 
 def test_scores_do_not_depend_on_batch_size_or_order(trained_toy_model):

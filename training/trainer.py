@@ -21,6 +21,7 @@ from model.loading import build_model, load_network, save_model
 from model.probabilities import class_probs
 from model.schema import TaskSchema
 from training.arguments import TrainingArguments
+from training.provenance import code_version, data_fingerprint
 from training.examples import IGNORE, add_teacher_targets, build_examples
 
 
@@ -208,6 +209,7 @@ def train(args: TrainingArguments, log=print) -> dict:
                          finetune=args.finetune, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
                          lora_dropout=args.lora_dropout, name=args.name, encoder_layers=args.encoder_layers)
     splits = build_examples(args, schema)
+    data_sha256 = data_fingerprint(splits)  # before teacher targets: the labelled data and its order
     if args.teacher:
         add_teacher_targets(splits, args, log)
     net, tokenizer = build_model(config, seed=args.seed)
@@ -274,6 +276,7 @@ def train(args: TrainingArguments, log=print) -> dict:
         "examples": {s: dict(Counter(e["kind"] for e in splits[s])) for s in ("train", "dev", "test")},
         "seconds": round(time.time() - started, 1), "cpu": cpu_model(), "device": device.type,
         "precision": "bf16" if dtype == torch.bfloat16 else "fp32", "torch": torch.__version__,
+        "code": code_version(), "data_sha256": data_sha256,
     }
     net.to("cpu")
     out = save_model(net, tokenizer, config, args.output_dir)

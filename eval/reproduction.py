@@ -1,0 +1,102 @@
+"""Does a retrained model reproduce a shipped one within noise? Both score the same split;
+the report gives each model's figures, their paired-bootstrap difference, and how often the
+two models give an article the same label (a retraining is a re-measurement: a researcher
+should know how much of a result would move with it).
+
+    python -m eval.reproduction model/default runs/repro [--split dev]
+
+Writes eval/results/reproduction.{json,md}. Use dev to choose between models; test only
+to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from eval.codebook_metrics import codebook_metrics, fmt, paired_difference
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _run_facts(scorer) -> dict:
+    t = scorer.config.training or {}
+    return {"model": scorer.model_id, "best_epoch": t.get("best_epoch"), "dev_selection_in_training":
+            (t.get("dev") or {}).get("selection"), "code": t.get("code"), "data_sha256": t.get("data_sha256"),
+            "seconds": t.get("seconds")}
+
+
+def between_models(a: list[dict], b: list[dict]) -> dict:
+    """How often two models' predictions give an article the same stance class and the same
+    sovereignty code, with Cohen's kappa (agreement beyond what the label shares give by chance)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    if len(a) != len(b) or not a:
+        raise ValueError("two non-empty prediction lists of the same length are needed")
+    out = {}
+    for name, key in (("stance", "stance"), ("sovereignty", "sovereignty")):
+        x, y = [r[key] for r in a], [r[key] for r in b]
+        out[f"{name}_same"] = sum(u == v for u, v in zip(x, y)) / len(x)
+        out[f"{name}_kappa"] = float(cohen_kappa_score(x, y)) if len(set(x) | set(y)) > 1 else 1.0
+    return out
+
+
+def reproduction(reference: str, candidate: str, split: str = "dev", corpus: str | None = None) -> dict:
+    from model import load_model
+    from training.data import load_labelled
+
+    rows = list(load_labelled(corpus, synthetic=None).articles[split])
+    texts = [r["text"] for r in rows]
+    scorers = {"reference": load_model(reference), "candidate": load_model(candidate)}
+    preds = {k: [r.values for r in s.score(texts, evidence=False)] for k, s in scorers.items()}
+    a, b = preds["reference"], preds["candidate"]
+    return {
+        "command": f"python -m eval.reproduction {reference} {candidate} --split {split}",
+        "split": split, "n": len(rows),
+        "models": {k: {"path": p, **_run_facts(scorers[k]), "metrics": codebook_metrics(rows, preds[k])}
+                   for k, p in (("reference", reference), ("candidate", candidate))},
+        "candidate_minus_reference": paired_difference(rows, b, a),
+        "between_models": between_models(a, b),
+    }
+
+
+def markdown(report: dict) -> str:
+    d, m = report["candidate_minus_reference"], report["between_models"]
+    ci = lambda x: f"{x['value']:+.3f} [{x['ci95'][0]:+.3f}, {x['ci95'][1]:+.3f}]"  # noqa: E731
+    lines = [f"# Reproduction check on the {report['split']} split ({report['n']} articles)", "",
+             f"Command: `{report['command']}`. Brackets: 95% bootstrap CIs (1,000 resamples of articles).", "",
+             "| model | path | code commit | data fingerprint | best epoch | stance macro-F1 | sovereignty F1 |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in report["models"].items():
+        code = r.get("code") or {}
+        commit = (code.get("commit") or "not recorded")[:12] + (" (dirty)" if code.get("dirty") else "")
+        lines.append(f"| {name}: {r['model']} | `{r['path']}` | {commit} | {(r.get('data_sha256') or 'not recorded')[:16]} "
+                     f"| {r['best_epoch']} | {fmt(r['metrics']['stance']['macro_f1'])} | "
+                     f"{fmt(r['metrics']['sovereignty']['f1'])} |")
+    lines += ["", f"Candidate minus reference, paired over the same articles: stance macro-F1 "
+              f"{ci(d['stance_macro_f1'])}, sovereignty F1 {ci(d['sovereignty_f1'])}. An interval that spans 0: "
+              "the two cannot be told apart on this split.", "",
+              f"Same label from both models: stance class {m['stance_same']:.1%} of articles (Cohen's kappa "
+              f"{m['stance_kappa']:.3f}), sovereignty {m['sovereignty_same']:.1%} (kappa {m['sovereignty_kappa']:.3f})."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("reference")
+    p.add_argument("candidate")
+    p.add_argument("--split", default="dev", choices=["dev", "test"])
+    p.add_argument("--corpus", default=None)
+    p.add_argument("--out", default=str(RESULTS / "reproduction"))
+    a = p.parse_args(argv)
+    report = reproduction(a.reference, a.candidate, a.split, a.corpus)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
