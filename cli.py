@@ -138,7 +138,7 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           output: Optional[str] = typer.Option(None, "-o", "--output", help=".jsonl, .csv, .tsv or .parquet; "
                                                                              "stdout JSON lines when omitted"),
           model: str = typer.Option("default", help="'default' (bundled), 'fast' (bundled 3-layer student, "
-                                                       "about 1.9x the speed on a 2-core CPU, similar dev figures: model/fast/README.md)"
+                                                       "about 1.8-1.9x the speed on a 2-core CPU, similar dev figures: model/fast/README.md)"
                                                        ", or a model directory"),
           text_field: str = typer.Option("text", help="field holding the article text"),
           id_field: str = typer.Option("id", help="field holding the article id"),

@@ -179,3 +179,27 @@ def test_distillation_needs_a_teacher():
 
     with pytest.raises(ConfigError, match="needs teacher"):
         TrainingArguments(distill_articles=5)
+
+
+def test_code_version_is_unknown_outside_its_own_checkout(tmp_path):
+    import subprocess
+
+    from training.provenance import REPO, code_version
+
+    assert code_version(tmp_path) == {"commit": None, "dirty": None}  # not a repository
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    inner = tmp_path / "site-packages"
+    inner.mkdir()
+    assert code_version(inner) == {"commit": None, "dirty": None}  # inside someone else's repository
+    here = code_version(REPO)
+    if (REPO / ".git").exists():
+        assert len(here["commit"]) == 40 and isinstance(here["dirty"], bool)
+
+
+def test_model_card_prints_the_recorded_commit_or_says_it_is_missing():
+    from eval.model_card import _provenance
+
+    line = _provenance({"code": {"commit": "a" * 40, "dirty": True}, "data_sha256": "b" * 64})
+    assert "`aaaaaaaaaaaa`" in line and "uncommitted" in line and "`bbbbbbbbbbbbbbbb`" in line
+    assert "clean tree" in _provenance({"code": {"commit": "a" * 40, "dirty": False}, "data_sha256": "b" * 64})
+    assert "not recorded" in _provenance({})

@@ -87,10 +87,10 @@ def build_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, lis
     return splits
 
 
-def add_teacher_targets(splits: dict[str, list[dict]], args: TrainingArguments, log=print) -> None:
+def add_teacher_targets(splits: dict[str, list[dict]], args: TrainingArguments, log=print) -> str:
     """Distillation: the teacher's article-level level probabilities become soft
     targets for every training example, plus unlabelled corpus articles (never
-    ones in the dev or test split)."""
+    ones in the dev or test split). Returns the teacher's model id (name and version hash)."""
     import random
 
     from model import load_model
@@ -117,3 +117,4 @@ def add_teacher_targets(splits: dict[str, list[dict]], args: TrainingArguments, 
                 e["soft"] = {name: levels[k].tolist() for name, (levels, _, _) in pooled.items()}
                 k += 1
     splits["train"] = [e for e in targets if "soft" in e or e["kind"] != "distill"]
+    return teacher.model_id

@@ -13,24 +13,30 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def code_version(repo: Path = REPO) -> dict:
-    """{"commit": sha or None, "dirty": bool or None}; None where git or the repository is absent
-    (an installed wheel)."""
+    """{"commit": sha or None, "dirty": bool or None}. None where git is absent or this code is not
+    the top of its own checkout (an installed wheel, even one inside another project's repository).
+    Dirty counts untracked files too (a new module not yet added changes what runs), not ignored ones."""
+    unknown = {"commit": None, "dirty": None}
+
     def git(*cmd):
         return subprocess.run(["git", "-C", str(repo), *cmd], capture_output=True, text=True, timeout=20)
 
     try:
-        head = git("rev-parse", "HEAD")
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != Path(repo).resolve():
+            return unknown
+        head, status = git("rev-parse", "HEAD"), git("status", "--porcelain")
         if head.returncode != 0:
-            return {"commit": None, "dirty": None}
-        status = git("status", "--porcelain", "--untracked-files=no")
-        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+            return unknown
+        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
     except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
+        return unknown
 
 
 def data_fingerprint(splits: dict[str, list[dict]]) -> str:
     """sha256 over every example's split, id, kind, weight, labels and text hash, in order:
-    two runs with the same fingerprint saw the same data in the same order."""
+    two runs with the same fingerprint saw the same texts and labels in the same order. A student's
+    soft targets are not in it; its record names the teacher (teacher_model) instead."""
     h = hashlib.sha256()
     for split in sorted(splits):
         for e in splits[split]:

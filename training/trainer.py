@@ -209,9 +209,9 @@ def train(args: TrainingArguments, log=print) -> dict:
                          finetune=args.finetune, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
                          lora_dropout=args.lora_dropout, name=args.name, encoder_layers=args.encoder_layers)
     splits = build_examples(args, schema)
-    data_sha256 = data_fingerprint(splits)  # before teacher targets: the labelled data and its order
-    if args.teacher:
-        add_teacher_targets(splits, args, log)
+    code = code_version()  # at the start: the code this run was launched with
+    teacher_model = add_teacher_targets(splits, args, log) if args.teacher else None
+    data_sha256 = data_fingerprint(splits)  # labelled and (for students) unlabelled examples, in order
     net, tokenizer = build_model(config, seed=args.seed)
     if args.teacher and args.student_init == "teacher":
         init_from_teacher(net, args.teacher, log)
@@ -276,7 +276,7 @@ def train(args: TrainingArguments, log=print) -> dict:
         "examples": {s: dict(Counter(e["kind"] for e in splits[s])) for s in ("train", "dev", "test")},
         "seconds": round(time.time() - started, 1), "cpu": cpu_model(), "device": device.type,
         "precision": "bf16" if dtype == torch.bfloat16 else "fp32", "torch": torch.__version__,
-        "code": code_version(), "data_sha256": data_sha256,
+        "code": code, "data_sha256": data_sha256, **({"teacher_model": teacher_model} if teacher_model else {}),
     }
     net.to("cpu")
     out = save_model(net, tokenizer, config, args.output_dir)
