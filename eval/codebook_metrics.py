@@ -18,6 +18,17 @@ def stance_class(v: int) -> str:
     return "hawkish" if v > 0 else "dovish" if v < 0 else "neutral"
 
 
+def stance_macro_f1(y, p) -> float:
+    return macro_f1(y, p, STANCE_CLASSES)
+
+
+def sovereignty_f1(y, p) -> float:
+    """F1 of the positive class (frame present)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, p, zero_division=0))
+
+
 def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> dict:
     if len(gold) != len(pred):
         raise ValueError("gold and predictions differ in length")
@@ -28,13 +39,12 @@ def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> 
     g_sov = np.array([int(g["sovereignty"]) for g in gold])
     p_sov = np.array([int(p["sovereignty"]) for p in pred])
     p_psov = np.array([float(p["p_sovereignty"]) for p in pred])
-    from sklearn.metrics import confusion_matrix, f1_score
+    from sklearn.metrics import confusion_matrix
 
-    sov_f1 = lambda y, p: float(f1_score(y, p, zero_division=0))  # noqa: E731
     out = {
         "n": len(gold),
         "stance": {
-            "macro_f1": with_ci(lambda y, p: macro_f1(y, p, STANCE_CLASSES), g_st, p_st, n=n_boot),
+            "macro_f1": with_ci(stance_macro_f1, g_st, p_st, n=n_boot),
             "accuracy": with_ci(lambda y, p: float(np.mean(y == p)), g_st, p_st, n=n_boot),
             "per_class": per_class(g_st, p_st, STANCE_CLASSES),
             "confusion": {"labels": STANCE_CLASSES, "rows_gold_cols_pred":
@@ -42,7 +52,7 @@ def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> 
             "intensity_spearman": with_ci(spearman, g_int, p_score, n=n_boot),
         },
         "sovereignty": {
-            "f1": with_ci(sov_f1, g_sov, p_sov, n=n_boot),
+            "f1": with_ci(sovereignty_f1, g_sov, p_sov, n=n_boot),
             "macro_f1": with_ci(lambda y, p: macro_f1(y, p, [0, 1]), g_sov, p_sov, n=n_boot),
             "per_class": per_class(g_sov, p_sov, [0, 1]),
             "confusion": {"labels": [0, 1], "rows_gold_cols_pred": confusion_matrix(g_sov, p_sov, labels=[0, 1]).tolist()},
@@ -62,18 +72,21 @@ def paired_difference(gold: list[dict], pred_a: list[dict], pred_b: list[dict], 
     for stance macro-F1 and sovereignty F1: whether A beats B beyond the noise of a small split."""
     if not len(gold) == len(pred_a) == len(pred_b):
         raise ValueError("gold and predictions differ in length")
-    from sklearn.metrics import f1_score
-
     g_st = np.array([stance_class(int(g["stance"])) for g in gold])
     g_sov = np.array([int(g["sovereignty"]) for g in gold])
     a_st, b_st = (np.array([p["stance"] for p in pred]) for pred in (pred_a, pred_b))
     a_sov, b_sov = (np.array([int(p["sovereignty"]) for p in pred]) for pred in (pred_a, pred_b))
-    stance_gap = lambda y, a, b: macro_f1(y, a, STANCE_CLASSES) - macro_f1(y, b, STANCE_CLASSES)  # noqa: E731
-    sov_gap = lambda y, a, b: float(f1_score(y, a, zero_division=0) - f1_score(y, b, zero_division=0))  # noqa: E731
-    return {"stance_macro_f1": with_ci(stance_gap, g_st, a_st, b_st, n=n_boot),
-            "sovereignty_f1": with_ci(sov_gap, g_sov, a_sov, b_sov, n=n_boot)}
+    gap = lambda metric: lambda y, a, b: metric(y, a) - metric(y, b)  # noqa: E731
+    return {"stance_macro_f1": with_ci(gap(stance_macro_f1), g_st, a_st, b_st, n=n_boot),
+            "sovereignty_f1": with_ci(gap(sovereignty_f1), g_sov, a_sov, b_sov, n=n_boot)}
 
 
 def fmt(m: dict) -> str:
     lo, hi = m["ci95"]
     return f"{m['value']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def fmt_signed(m: dict) -> str:
+    """A difference with its CI, signs shown: +0.021 [-0.074, +0.121]."""
+    lo, hi = m["ci95"]
+    return f"{m['value']:+.3f} [{lo:+.3f}, {hi:+.3f}]"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from eval.baselines.tfidf import TfidfBaseline
-from eval.codebook_metrics import codebook_metrics, fmt, paired_difference
+from eval.codebook_metrics import codebook_metrics, fmt, fmt_signed, paired_difference
 from model.loading import resolve_model_dir
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -70,10 +70,8 @@ def _paired_line(report: dict) -> str:
     parts = []
     for split in ("dev", "test"):
         d = report[f"{split}_minus_tfidf"]
-        parts.append(f"{split}: stance macro-F1 {d['stance_macro_f1']['value']:+.3f} "
-                     f"[{d['stance_macro_f1']['ci95'][0]:+.3f}, {d['stance_macro_f1']['ci95'][1]:+.3f}], "
-                     f"sovereignty F1 {d['sovereignty_f1']['value']:+.3f} "
-                     f"[{d['sovereignty_f1']['ci95'][0]:+.3f}, {d['sovereignty_f1']['ci95'][1]:+.3f}]")
+        parts.append(f"{split}: stance macro-F1 {fmt_signed(d['stance_macro_f1'])}, "
+                     f"sovereignty F1 {fmt_signed(d['sovereignty_f1'])}")
     return ("This model minus the baseline, paired bootstrap over the same articles (95% CI; an interval "
             "that spans 0 means this split cannot tell the two apart): " + "; ".join(parts) + ".")
 

@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from eval.codebook_metrics import codebook_metrics, fmt, paired_difference
+from eval.codebook_metrics import codebook_metrics, fmt, fmt_signed, paired_difference
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -35,10 +35,10 @@ def between_models(a: list[dict], b: list[dict]) -> dict:
     if len(a) != len(b) or not a:
         raise ValueError("two non-empty prediction lists of the same length are needed")
     out = {}
-    for name, key in (("stance", "stance"), ("sovereignty", "sovereignty")):
+    for key in ("stance", "sovereignty"):
         x, y = [r[key] for r in a], [r[key] for r in b]
-        out[f"{name}_same"] = sum(u == v for u, v in zip(x, y)) / len(x)
-        out[f"{name}_kappa"] = float(cohen_kappa_score(x, y)) if len(set(x) | set(y)) > 1 else 1.0
+        out[f"{key}_same"] = sum(u == v for u, v in zip(x, y)) / len(x)
+        out[f"{key}_kappa"] = float(cohen_kappa_score(x, y)) if len(set(x) | set(y)) > 1 else 1.0
     return out
 
 
@@ -63,7 +63,6 @@ def reproduction(reference: str, candidate: str, split: str = "dev", corpus: str
 
 def markdown(report: dict) -> str:
     d, m = report["candidate_minus_reference"], report["between_models"]
-    ci = lambda x: f"{x['value']:+.3f} [{x['ci95'][0]:+.3f}, {x['ci95'][1]:+.3f}]"  # noqa: E731
     lines = [f"# Reproduction check on the {report['split']} split ({report['n']} articles)", "",
              f"Command: `{report['command']}`. Brackets: 95% bootstrap CIs (1,000 resamples of articles).", "",
              "| model | path | code commit | data fingerprint | best epoch | stance macro-F1 | sovereignty F1 |",
@@ -75,7 +74,7 @@ def markdown(report: dict) -> str:
                      f"| {r['best_epoch']} | {fmt(r['metrics']['stance']['macro_f1'])} | "
                      f"{fmt(r['metrics']['sovereignty']['f1'])} |")
     lines += ["", f"Candidate minus reference, paired over the same articles: stance macro-F1 "
-              f"{ci(d['stance_macro_f1'])}, sovereignty F1 {ci(d['sovereignty_f1'])}. An interval that spans 0: "
+              f"{fmt_signed(d['stance_macro_f1'])}, sovereignty F1 {fmt_signed(d['sovereignty_f1'])}. An interval that spans 0: "
               "the two cannot be told apart on this split.", "",
               f"Same label from both models: stance class {m['stance_same']:.1%} of articles (Cohen's kappa "
               f"{m['stance_kappa']:.3f}), sovereignty {m['sovereignty_same']:.1%} (kappa {m['sovereignty_kappa']:.3f})."]
