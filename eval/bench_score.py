@@ -80,7 +80,7 @@ def phase_encoder(corpus: str, n: int, model: str) -> dict:
     started = time.time()
     with torch.inference_mode():
         for s in range(0, len(windows), scorer.batch_size):
-            ids, mask = pad_batch(windows[s: s + scorer.batch_size], scorer.pad_id)
+            ids, mask = pad_batch(windows[s: s + scorer.batch_size], scorer.pad_id, scorer.pad_multiple)
             scorer.net.encoder(input_ids=ids.to(scorer.device), attention_mask=mask.to(scorer.device))
     seconds = time.time() - started
     return {"tokens": tokens, "seconds": seconds, "windows": len(windows), "window_tokens": width,

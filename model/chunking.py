@@ -73,9 +73,19 @@ def n_text_tokens(chunks: list[Chunk], tokenizer) -> int:
     return sum(len(c.input_ids) - len(head) - len(tail) for c in chunks)
 
 
-def pad_batch(sequences: list[list[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded input ids and attention mask for token sequences of unequal length."""
-    width = max(len(s) for s in sequences)
+# Batch widths are rounded up to a multiple of this. oneDNN (torch's CPU matmul and
+# attention kernels) builds and caches a kernel per input shape; with exact widths every
+# length-sorted batch is a new shape, and on AMX CPUs the cache grew RSS by ~1 GB per
+# 1,000 articles. Rounded widths keep the shapes few: less memory and fewer kernel
+# builds, at a little padding (eval/results/perf.md).
+PAD_MULTIPLE = 16
+
+
+def pad_batch(sequences: list[list[int]], pad_id: int = 0,
+              multiple: int = PAD_MULTIPLE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded input ids and attention mask for token sequences of unequal length;
+    the width is the longest sequence rounded up to `multiple` (padding is masked)."""
+    width = -(-max(len(s) for s in sequences) // multiple) * multiple
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for row, seq in enumerate(sequences):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from model.chunking import Chunk, chunk_text, pad_batch, special_tokens
+from model.chunking import PAD_MULTIPLE, Chunk, chunk_text, pad_batch, special_tokens
 from model.config import ModelConfig
 from model.probabilities import class_probs, expected_value, level_within_class, signed_score
 from model.schema import Dimension
@@ -76,6 +76,7 @@ class Scorer:
         self.model_id = model_id
         self.batch_size = batch_size
         self.sort_by_length = True  # length-sorted batches waste little on padding (eval/results/perf.md)
+        self.pad_multiple = PAD_MULTIPLE  # few batch shapes: bounded memory on oneDNN CPUs (model.chunking)
         self._head_tokens = sum(len(x) for x in special_tokens(tokenizer))
         self.pad_id = tokenizer.pad_token_id or 0
 
@@ -104,7 +105,7 @@ class Scorer:
         out = torch.empty(len(sequences), self.net.encoder.config.hidden_size)
         for start in range(0, len(order), self.batch_size):
             idx = order[start: start + self.batch_size]
-            ids, mask = pad_batch([sequences[i] for i in idx], self.pad_id)
+            ids, mask = pad_batch([sequences[i] for i in idx], self.pad_id, self.pad_multiple)
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
                 vec = self.net.encode(ids.to(self.device), mask.to(self.device))
             out[torch.tensor(idx)] = vec.float().cpu()

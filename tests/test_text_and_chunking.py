@@ -1,4 +1,4 @@
-from model.chunking import chunk_text, special_tokens
+from model.chunking import chunk_text, pad_batch, special_tokens
 from model.text import split_paragraphs, split_sentences, text_sha256
 
 
@@ -38,3 +38,12 @@ def test_short_paragraphs_are_packed_whole(tiny_encoder):
     chunks = chunk_text("we must strike .\n\ntalks and peace .\n\nthe team won .", tok, max_length=64)
     assert len(chunks) == 1
     assert chunks[0].text == "we must strike .\n\ntalks and peace .\n\nthe team won ."
+
+
+def test_batch_width_is_rounded_up_and_padding_is_masked():
+    ids, mask = pad_batch([[5, 6, 7], [8] * 17], pad_id=0, multiple=16)
+    assert ids.shape == mask.shape == (2, 32)
+    assert mask.sum(1).tolist() == [3, 17]
+    assert ids[0, :3].tolist() == [5, 6, 7] and ids[0, 3:].eq(0).all()
+    exact, _ = pad_batch([[5, 6, 7], [8] * 17], multiple=1)
+    assert exact.shape == (2, 17)
