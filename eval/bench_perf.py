@@ -1,6 +1,6 @@
 """What each scoring optimisation buys, measured in one run on the same articles.
 
-    python -m eval.bench_perf --n 100 --repeats 3
+    python -m eval.bench_perf --n 100 --repeats 3 --rss-n 300
 
 Variants of the local engine, each against the full configuration (bf16 where the
 CPU supports it, length-sorted batches of 32 windows with widths rounded up to a
@@ -8,7 +8,8 @@ multiple of 16 tokens, tokenization prefetched in a
 background thread, evidence on): one switched off at a time. Every round runs all
 variants (order rotated between rounds); the median and the extreme ratios over rounds are
 reported, since one run on a shared 2-core machine moves by several per cent.
-Writes eval/results/perf.{json,md}.
+--rss-n N adds peak memory with rounded and with exact batch widths, each in a fresh
+process on the first N articles. Writes eval/results/perf.{json,md}.
 """
 
 from __future__ import annotations
@@ -44,6 +45,34 @@ def run(scorer, texts, prefetch=True, evidence=True) -> float:
     return seconds
 
 
+def rss_probe(model: str, texts: list[str], pad_multiple: int) -> float:
+    """Peak RSS (MB) of this process after scoring texts with the given batch-width rounding;
+    meant to run in a fresh process per setting, since oneDNN's kernel cache lives per process."""
+    import resource
+
+    from model import load_model
+
+    scorer = load_model(model)
+    scorer.pad_multiple = pad_multiple
+    run(scorer, texts)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_by_width(args) -> dict:
+    """Peak RSS of a fresh process per batch-width setting, on the first --rss-n articles."""
+    import subprocess
+
+    from model.chunking import PAD_MULTIPLE
+
+    out = {}
+    for multiple in (PAD_MULTIPLE, 1):
+        proc = subprocess.run([sys.executable, "-m", "eval.bench_perf", "--corpus", args.corpus, "--model", args.model,
+                               "--n", str(args.rss_n), "--rss-probe", str(multiple)],
+                              capture_output=True, text=True, check=True)
+        out[str(multiple)] = float(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="../shared/corpora/allsides_foreign_policy.jsonl")
@@ -51,7 +80,13 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--repeats", type=int, default=3, help="rounds over all variants (order rotated each round); "
                     "the table reports the median")
+    ap.add_argument("--rss-n", type=int, default=300, help="articles scored by each fresh process of the peak-memory "
+                    "comparison (rounded vs exact batch widths); 0 skips it")
+    ap.add_argument("--rss-probe", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_probe is not None:
+        print(rss_probe(args.model, _texts(args.corpus, args.n), args.rss_probe))
+        return
     from model import load_model
 
     texts = _texts(args.corpus, args.n)
@@ -89,6 +124,8 @@ def main() -> None:
                                "relative_range": [min(seconds["full configuration"]) / max(seconds[k]),
                                                   max(seconds["full configuration"]) / min(seconds[k])]}
                            for k in names}}
+    if args.rss_n:
+        result["peak_rss_mb_by_width"] = {"articles": args.rss_n, **rss_by_width(args)}
     out = RESULTS / "perf"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [f"# Scoring optimisations, measured ({len(texts)} articles, {tokens:,} tokens, "
@@ -101,6 +138,13 @@ def main() -> None:
         lo, hi = v["relative_range"]
         lines.append(f"| {k} | {v['tokens_per_s']:,.0f} | {v['relative_to_full']:.2f}x | {lo:.2f}-{hi:.2f}x |")
     lines.append("")
+    if "peak_rss_mb_by_width" in result:
+        from model.chunking import PAD_MULTIPLE
+
+        rss = result["peak_rss_mb_by_width"]
+        lines += [f"Peak RSS of a fresh process scoring the first {rss['articles']} articles (`oped score`'s pipeline, "
+                  f"no output file): batch widths rounded up to a multiple of {PAD_MULTIPLE}, "
+                  f"{rss[str(PAD_MULTIPLE)]:,.0f} MB; exact widths, {rss['1']:,.0f} MB.", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -82,7 +82,7 @@ def phase_encoder(corpus: str, n: int, model: str) -> dict:
     started = time.time()
     with torch.inference_mode():
         for s in range(0, len(windows), scorer.batch_size):
-            ids, mask = pad_batch(windows[s: s + scorer.batch_size], scorer.pad_id, scorer.pad_multiple)
+            ids, mask = pad_batch(windows[s: s + scorer.batch_size], scorer.pad_id, scorer.pad_multiple, width)
             scorer.net.encoder(input_ids=ids.to(scorer.device), attention_mask=mask.to(scorer.device))
     seconds = time.time() - started
     return {"tokens": tokens, "seconds": seconds, "windows": len(windows), "window_tokens": width,
@@ -190,6 +190,8 @@ def main() -> None:
     ap.add_argument("--phase", choices=["baseline", "encoder"], help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(RESULTS / "bench_score"))
     args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
     from eval.model_card import dev_figures
 
     models = args.model or ["default"]
@@ -202,15 +204,20 @@ def main() -> None:
     command = "python -m eval.bench_score " + " ".join(sys.argv[1:])
     n_docs = len(_texts(args.corpus, args.n))
     peak = matmul_peak_tflops()
-    # every phase once per round, rounds in turn, so slow spells of a shared machine hit all
-    # phases alike; each phase keeps its fastest round (as timeit does), all rounds are recorded
+    # every phase once per round; each phase keeps its fastest round (as timeit does), all
+    # rounds are recorded; a slow spell of a shared machine then rarely decides a ratio,
+    # and the order rotates between rounds, so that no phase always runs first
     rounds = {"baseline": [], **{m: {"encoder": [], "score": []} for m in models}}
-    for _ in range(args.repeats):
-        rounds["baseline"].append(_run_phase(["--phase", "baseline", "--corpus", args.corpus, "--n", str(args.n)]))
-        for model in models:
-            enc, _ = _run_phase(["--phase", "encoder", "--corpus", args.corpus, "--n", str(args.n), "--model", model])
-            rounds[model]["encoder"].append(enc)
-            rounds[model]["score"].append(phase_score(args.corpus, args.n, model))
+    order = ["baseline", *models]
+    for r in range(args.repeats):
+        for what in order[r % len(order):] + order[: r % len(order)]:
+            if what == "baseline":
+                rounds["baseline"].append(_run_phase(["--phase", "baseline", "--corpus", args.corpus,
+                                                      "--n", str(args.n)]))
+                continue
+            enc, _ = _run_phase(["--phase", "encoder", "--corpus", args.corpus, "--n", str(args.n), "--model", what])
+            rounds[what]["encoder"].append(enc)
+            rounds[what]["score"].append(phase_score(args.corpus, args.n, what))
     base, base_wall = min(rounds["baseline"], key=lambda r: r[1])
     result = {
         "command": command, "n_docs": n_docs, **cpu_info(), "matmul_peak_tflops": peak, "repeats": args.repeats,

@@ -81,11 +81,17 @@ def n_text_tokens(chunks: list[Chunk], tokenizer) -> int:
 PAD_MULTIPLE = 16
 
 
-def pad_batch(sequences: list[list[int]], pad_id: int = 0,
-              multiple: int = PAD_MULTIPLE) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(sequences: list[list[int]], pad_id: int = 0, multiple: int = PAD_MULTIPLE,
+              max_width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded input ids and attention mask for token sequences of unequal length;
-    the width is the longest sequence rounded up to `multiple` (padding is masked)."""
-    width = -(-max(len(s) for s in sequences) // multiple) * multiple
+    the width is the longest sequence rounded up to `multiple` (padding is masked), but
+    never past max_width (the model's window, when it is not itself a multiple)."""
+    if multiple < 1:
+        raise ValueError(f"multiple must be at least 1, not {multiple}")
+    longest = max(len(s) for s in sequences)
+    width = -(-longest // multiple) * multiple
+    if max_width is not None:
+        width = max(longest, min(width, max_width))
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for row, seq in enumerate(sequences):

@@ -105,7 +105,8 @@ class Scorer:
         out = torch.empty(len(sequences), self.net.encoder.config.hidden_size)
         for start in range(0, len(order), self.batch_size):
             idx = order[start: start + self.batch_size]
-            ids, mask = pad_batch([sequences[i] for i in idx], self.pad_id, self.pad_multiple)
+            ids, mask = pad_batch([sequences[i] for i in idx], self.pad_id, self.pad_multiple,
+                                  self.config.max_length)
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
                 vec = self.net.encode(ids.to(self.device), mask.to(self.device))
             out[torch.tensor(idx)] = vec.float().cpu()

@@ -1,3 +1,5 @@
+import pytest
+
 from model.chunking import chunk_text, pad_batch, special_tokens
 from model.text import split_paragraphs, split_sentences, text_sha256
 
@@ -47,3 +49,7 @@ def test_batch_width_is_rounded_up_and_padding_is_masked():
     assert ids[0, :3].tolist() == [5, 6, 7] and ids[0, 3:].eq(0).all()
     exact, _ = pad_batch([[5, 6, 7], [8] * 17], multiple=1)
     assert exact.shape == (2, 17)
+    capped, _ = pad_batch([[8] * 250], multiple=16, max_width=250)  # a window that is not a multiple of 16
+    assert capped.shape == (1, 250)
+    with pytest.raises(ValueError, match="multiple"):
+        pad_batch([[1]], multiple=0)

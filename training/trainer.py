@@ -135,8 +135,8 @@ def make_batches(examples: list[dict], batch_size: int, max_chunks: int, rng: ra
     return batches
 
 
-def collate(batch, schema, pad_id: int):
-    ids, mask = pad_batch([c for _, chunks in batch for c in chunks], pad_id)
+def collate(batch, schema, pad_id: int, max_width: int | None = None):
+    ids, mask = pad_batch([c for _, chunks in batch for c in chunks], pad_id, max_width=max_width)
     doc_index = torch.tensor([d for d, (_, chunks) in enumerate(batch) for _ in chunks], dtype=torch.long)
     targets = {dim.name: torch.tensor([e["levels"][dim.name] for e, _ in batch]) for dim in schema.dimensions}
     weights = torch.tensor([e["weight"] for e, _ in batch], dtype=torch.float32)
@@ -243,7 +243,7 @@ def train(args: TrainingArguments, log=print) -> dict:
         bar = tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=2)
         losses = []
         for batch in bar:
-            ids, mask, doc_index, targets, weights, soft = collate(batch, schema, pad)
+            ids, mask, doc_index, targets, weights, soft = collate(batch, schema, pad, args.max_length)
             with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
                 logits, _ = net(ids.to(device), mask.to(device), doc_index.to(device), len(batch))
             loss = multitask_loss(schema, {k: v.cpu() for k, v in logits.items()}, targets, weights, cw,
