@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 
-from eval.bench_score import RESULTS, _texts, cpu_info
+from eval.bench_score import _RSS_WRAPPER, RESULTS, _texts, cpu_info
 
 
 class _NullSink:
@@ -45,17 +45,14 @@ def run(scorer, texts, prefetch=True, evidence=True) -> float:
     return seconds
 
 
-def rss_probe(model: str, texts: list[str], pad_multiple: int) -> float:
-    """Peak RSS (MB) of this process after scoring texts with the given batch-width rounding;
-    meant to run in a fresh process per setting, since oneDNN's kernel cache lives per process."""
-    import resource
-
+def rss_probe(model: str, texts: list[str], pad_multiple: int) -> None:
+    """Score texts with the given batch-width rounding; run in a fresh process per setting
+    (oneDNN's kernel cache lives per process), whose peak RSS the wrapper reports."""
     from model import load_model
 
     scorer = load_model(model)
     scorer.pad_multiple = pad_multiple
     run(scorer, texts)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def rss_by_width(args) -> dict:
@@ -66,10 +63,12 @@ def rss_by_width(args) -> dict:
 
     out = {}
     for multiple in (PAD_MULTIPLE, 1):
-        proc = subprocess.run([sys.executable, "-m", "eval.bench_perf", "--corpus", args.corpus, "--model", args.model,
-                               "--n", str(args.rss_n), "--rss-probe", str(multiple)],
-                              capture_output=True, text=True, check=True)
-        out[str(multiple)] = float(proc.stdout.strip().splitlines()[-1])
+        # through a small wrapper process: Linux keeps a process's peak RSS across exec, so a
+        # probe forked straight from this (large) process would report this one's peak
+        proc = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, sys.executable, "-m", "eval.bench_perf",
+                               "--corpus", args.corpus, "--model", args.model, "--n", str(args.rss_n),
+                               "--rss-probe", str(multiple)], capture_output=True, text=True, check=True)
+        out[str(multiple)] = int(proc.stdout.strip().splitlines()[-1]) / 1024  # the wrapper's child's peak, KB
     return out
 
 
@@ -85,7 +84,7 @@ def main() -> None:
     ap.add_argument("--rss-probe", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rss_probe is not None:
-        print(rss_probe(args.model, _texts(args.corpus, args.n), args.rss_probe))
+        rss_probe(args.model, _texts(args.corpus, args.n), args.rss_probe)  # the wrapper prints the peak
         return
     from model import load_model
 
