@@ -67,25 +67,26 @@ def phase_baseline(corpus: str, n: int) -> dict:
     return {"tokens": tokens, "peak_rss_mb": _peak_rss_mb()}
 
 
+def sorted_windows(scorer, texts: list[str]) -> list[list[int]]:
+    """Every window of the texts, as token ids, shortest first (as `oped score` batches them)."""
+    return sorted((c.input_ids for t in texts for c in scorer.prepare(t).chunks), key=len)
+
+
 def phase_encoder(corpus: str, n: int, model: str) -> dict:
     import torch
 
     from model import load_model
-    from model.chunking import pad_batch
 
     scorer = load_model(model)
-    texts = _texts(corpus, n)
-    windows = [c.input_ids for t in texts for c in scorer.prepare(t).chunks]
-    windows.sort(key=len)
-    width = scorer.config.max_length
+    windows = sorted_windows(scorer, _texts(corpus, n))
     tokens = sum(len(w) - 2 for w in windows)
     started = time.time()
     with torch.inference_mode():
         for s in range(0, len(windows), scorer.batch_size):
-            ids, mask = pad_batch(windows[s: s + scorer.batch_size], scorer.pad_id, scorer.pad_multiple, width)
+            ids, mask = scorer.pad(windows[s: s + scorer.batch_size])
             scorer.net.encoder(input_ids=ids.to(scorer.device), attention_mask=mask.to(scorer.device))
     seconds = time.time() - started
-    return {"tokens": tokens, "seconds": seconds, "windows": len(windows), "window_tokens": width,
+    return {"tokens": tokens, "seconds": seconds, "windows": len(windows), "window_tokens": scorer.config.max_length,
             "layers": scorer.net.encoder.config.num_hidden_layers,
             "dtype": str(scorer.dtype).replace("torch.", ""), "peak_rss_mb": _peak_rss_mb()}
 

@@ -15,27 +15,19 @@ import json
 import sys
 import time
 
-from eval.bench_score import RESULTS, _texts, cpu_info
+from eval.bench_score import RESULTS, _texts, cpu_info, sorted_windows
 
 ATTENTION_OPS = ("scaled_dot_product", "softmax", "bmm", "baddbmm")
 LINEAR_OPS = ("addmm", "mm", "linear")
 
 
-def _windows(scorer, texts: list[str]) -> list[list[int]]:
-    windows = [c.input_ids for t in texts for c in scorer.prepare(t).chunks]
-    return sorted(windows, key=len)
-
-
 def _pass(encode, windows, scorer) -> float:
     import torch
-
-    from model.chunking import pad_batch
 
     started = time.time()
     with torch.inference_mode():
         for s in range(0, len(windows), scorer.batch_size):
-            ids, mask = pad_batch(windows[s: s + scorer.batch_size], scorer.pad_id, scorer.pad_multiple,
-                                  scorer.config.max_length)
+            ids, mask = scorer.pad(windows[s: s + scorer.batch_size])
             encode(ids.to(scorer.device), mask.to(scorer.device))
     return time.time() - started
 
@@ -66,7 +58,7 @@ def main() -> None:
     from model import load_model
 
     scorer = load_model(args.model)
-    windows = _windows(scorer, _texts(args.corpus, args.n))
+    windows = sorted_windows(scorer, _texts(args.corpus, args.n))
     tokens = sum(len(w) for w in windows)
     encode = scorer.net.encode
     configured = scorer.net.encoder.config._attn_implementation

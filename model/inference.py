@@ -95,6 +95,10 @@ class Scorer:
         return Prepared(chunks, len(text.split()), n_tokens)
 
     # -- encoding ------------------------------------------------------------
+    def pad(self, sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A padded batch as this scorer encodes it (width rounded, never past the window)."""
+        return pad_batch(sequences, self.pad_id, self.pad_multiple, self.config.max_length)
+
     @torch.inference_mode()
     def encode(self, sequences: list[list[int]]) -> torch.Tensor:
         """Vectors for token sequences, batched in length order; returned in input order."""
@@ -105,8 +109,7 @@ class Scorer:
         out = torch.empty(len(sequences), self.net.encoder.config.hidden_size)
         for start in range(0, len(order), self.batch_size):
             idx = order[start: start + self.batch_size]
-            ids, mask = pad_batch([sequences[i] for i in idx], self.pad_id, self.pad_multiple,
-                                  self.config.max_length)
+            ids, mask = self.pad([sequences[i] for i in idx])
             with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
                 vec = self.net.encode(ids.to(self.device), mask.to(self.device))
             out[torch.tensor(idx)] = vec.float().cpu()
