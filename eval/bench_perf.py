@@ -4,8 +4,8 @@
 
 Variants of the local engine, each against the full configuration (bf16 where the
 CPU supports it, length-sorted batches of 32 windows with widths rounded up to a
-multiple of 16 tokens, tokenization prefetched in a
-background thread, evidence on): one switched off at a time. Every round runs all
+multiple of 16 tokens, tokenization in a background thread only where a core is free
+for it (pipeline.prefetch_helps), evidence on): one changed at a time. Every round runs all
 variants (order rotated between rounds); the median and the extreme ratios over rounds are
 reported, since one run on a shared 2-core machine moves by several per cent.
 --rss-n N adds peak memory with rounded and with exact batch widths, each in a fresh
@@ -28,7 +28,7 @@ class _NullSink:
         pass
 
 
-def run(scorer, texts, prefetch=True, evidence=True) -> float:
+def run(scorer, texts, prefetch=None, evidence=True) -> float:
     from model.pipeline import Summary, write_scores
     from model.readers import Record
 
@@ -97,11 +97,15 @@ def main() -> None:
     unsorted.sort_by_length = False
     exact = load_model(args.model)
     exact.pad_multiple = 1
+    from model.pipeline import prefetch_helps
+
+    background = prefetch_helps(full)
     variants = {
         "full configuration": lambda: run(full, texts),
         "fp32 instead of bf16": lambda: run(fp32, texts),
         "file-order batches (no length sorting)": lambda: run(unsorted, texts),
-        "no background tokenization": lambda: run(full, texts, prefetch=False),
+        ("no background tokenization" if background else "background tokenization (off by default on this CPU)"):
+            lambda: run(full, texts, prefetch=not background),
         "without evidence sentences": lambda: run(full, texts, evidence=False),
         "batch size 8 instead of 32": lambda: run(small, texts),
         "batch size 64 instead of 32": lambda: run(large, texts),

@@ -155,3 +155,18 @@ def test_between_models_counts_same_labels_and_kappa():
     assert out["stance_kappa"] < 1.0 and out["sovereignty_kappa"] == pytest.approx(0.5)
     with pytest.raises(ValueError):
         between_models(a, b[:2])
+
+
+def test_evidence_check_locates_sentences_and_computes_chance():
+    from eval.evidence import chance, locate, matches
+
+    paragraphs = ["We must strike first. Force deters.", "Talks failed again.", "Our border is ours."]
+    article = {"paragraphs": paragraphs,
+               "codes": {0: {"stance": 2, "sovereignty": 0}, 2: {"stance": 0, "sovereignty": 1}}}
+    assert locate("Force  deters.", paragraphs) == 0
+    assert locate("Not in the text.", paragraphs) is None
+    assert matches("stance", "hawkish", article["codes"][0]) and not matches("stance", "dovish", article["codes"][0])
+    assert matches("sovereignty", 1, article["codes"][2])
+    # coded paragraphs hold 2 + 1 sentences; the hawkish paragraph holds 2 of them
+    assert chance("stance", "hawkish", article) == 2 / 3
+    assert chance("sovereignty", 1, article) == 1 / 3

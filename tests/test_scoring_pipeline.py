@@ -199,6 +199,32 @@ def test_scores_identical_across_batch_sizes_in_the_pipeline(codebook_model, tmp
         assert a["p_sovereignty"] == pytest.approx(b["p_sovereignty"], abs=1e-4)
 
 
+def test_background_tokenization_on_or_off_writes_the_same_rows(scorer, monkeypatch):
+    from model.pipeline import Summary, prefetch_helps, write_scores
+    from model.readers import Record
+
+    class Rows(list):
+        def write(self, rows):
+            self.extend(rows)
+
+    texts = [HAWK, DOVE, NEUTRAL] * 200  # 600 one-window rows: three groups of GROUP_WINDOWS, so the thread runs ahead
+    outputs = []
+    for prefetch in (True, False):
+        sink, summary = Rows(), Summary()
+        records = (Record(i, f"r{i}", t) for i, t in enumerate(texts))
+        write_scores(records, sink, scorer, summary, scorer.output_columns(), prefetch=prefetch)
+        outputs.append(sink)
+    assert [r["id"] for r in outputs[0]] == [f"r{i}" for i in range(len(texts))]
+    assert outputs[0] == outputs[1]
+    # the automatic choice: a background thread only where torch leaves a core free
+    import torch
+
+    monkeypatch.setattr("os.cpu_count", lambda: torch.get_num_threads())
+    assert prefetch_helps(scorer) is False
+    monkeypatch.setattr("os.cpu_count", lambda: torch.get_num_threads() + 2)
+    assert prefetch_helps(scorer) is True
+
+
 @pytest.mark.parametrize("dtype, tolerance", [("fp32", 1e-4), ("bf16", 1e-2)])
 def test_rounded_batch_widths_do_not_change_scores(codebook_model, dtype, tolerance):
     texts = [r["text"] for r in ROWS if isinstance(r.get("text"), str) and r["text"].strip()]

@@ -1,0 +1,145 @@
+"""Does the evidence sentence point at a passage the coders coded the same way?
+
+    python -m eval.evidence [--model default] [--split dev]
+
+For the articles of a split that have paragraph codes (data/annotations/paragraphs.jsonl),
+the model scores the article; where it predicts a signal class
+(hawkish or dovish stance, sovereignty present) and names an evidence sentence, the
+sentence is found in its paragraph, and it is a hit when that paragraph was coded with
+the predicted class. The chance line is the hit rate of a sentence drawn at random from
+the same article's coded paragraphs (every sentence equally likely): evidence is useful in
+so far as it beats that. Paragraph codes cover a sample of each article's paragraphs, so
+only evidence that falls in a coded paragraph is judged. The coders are model-based
+(docs/data.md). Writes eval/results/evidence_{split}.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from model.text import split_paragraphs, split_sentences, text_sha256
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PARAGRAPHS = Path(__file__).resolve().parents[1] / "data" / "annotations" / "paragraphs.jsonl"
+ARTICLES = PARAGRAPHS.with_name("articles.jsonl")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def matches(dimension: str, predicted: str, code: dict) -> bool | None:
+    """Whether a paragraph's codes agree with the predicted class (None: not coded)."""
+    value = code.get(dimension)
+    if value is None:
+        return None
+    if dimension == "stance":
+        return (value > 0) if predicted == "hawkish" else (value < 0)
+    return int(value) == 1
+
+
+def coded_articles(split: str, corpus: str | None) -> list[dict]:
+    """Articles of the split with paragraph codes whose text hash still matches."""
+    from training.data import read_corpus
+
+    splits = {r["id"]: r["split"] for r in map(json.loads, ARTICLES.open(encoding="utf-8"))}
+    codes: dict = defaultdict(dict)
+    for row in map(json.loads, PARAGRAPHS.open(encoding="utf-8")):
+        if splits.get(row["id"]) == split:
+            codes[row["id"]][row["paragraph"]] = row
+    texts = read_corpus(corpus, set(codes))
+    out = []
+    for doc_id, by_index in sorted(codes.items()):
+        text = (texts.get(doc_id) or {}).get("text")
+        if not text:
+            continue
+        paragraphs = split_paragraphs(text)
+        if any(i >= len(paragraphs) or text_sha256(paragraphs[i]) != c["sha256"] for i, c in by_index.items()):
+            continue  # the text changed since coding: its codes no longer locate passages
+        out.append({"id": doc_id, "text": text, "paragraphs": paragraphs, "codes": by_index})
+    return out
+
+
+def locate(sentence: str, paragraphs: list[str]) -> int | None:
+    target = _norm(sentence)
+    return next((i for i, p in enumerate(paragraphs) if target and target in _norm(p)), None)
+
+
+def chance(dimension: str, predicted: str, article: dict) -> float | None:
+    """Hit rate of a sentence drawn at random among the article's sentences in coded paragraphs."""
+    hits = total = 0
+    for i, paragraph in enumerate(article["paragraphs"]):
+        agree = matches(dimension, predicted, article["codes"].get(i, {}))
+        if agree is None:
+            continue
+        n = len(split_sentences(paragraph))
+        total += n
+        hits += n * agree
+    return hits / total if total else None
+
+
+def evaluate(model: str = "default", split: str = "dev", corpus: str | None = None) -> dict:
+    from model import load_model
+
+    articles = coded_articles(split, corpus)
+    scorer = load_model(model)
+    rows = [r.values for r in scorer.score([a["text"] for a in articles])]
+    per_dim = {}
+    for dim, signal in (("stance", ("hawkish", "dovish")), ("sovereignty", (1,))):
+        predicted = judged = hits = 0
+        chances = []
+        for article, row in zip(articles, rows):
+            klass, sentence = row[dim], row[f"evidence_{dim}"]
+            if klass not in signal or not sentence:
+                continue
+            predicted += 1
+            where = locate(sentence, article["paragraphs"])
+            agree = None if where is None else matches(dim, klass, article["codes"].get(where, {}))
+            base = chance(dim, klass, article)
+            if agree is not None and base is not None:
+                judged += 1
+                hits += agree
+                chances.append(base)
+        per_dim[dim] = {"with_evidence": predicted, "judged": judged, "hits": hits,
+                        "hit_rate": hits / judged if judged else None,
+                        "chance": sum(chances) / judged if judged else None}
+    return {"command": f"python -m eval.evidence --model {model} --split {split}", "model": scorer.model_id,
+            "split": split, "articles_with_paragraph_codes": len(articles), "dimensions": per_dim}
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# Evidence sentences against paragraph codes ({report['split']} split)", "",
+             f"Command: `{report['command']}`; model {report['model']}; "
+             f"{report['articles_with_paragraph_codes']} {report['split']} articles with paragraph codes.", "",
+             "A hit: the evidence sentence lies in a paragraph the coders coded with the class the model "
+             "predicts for the article. Chance: a sentence of the same article drawn at random. "
+             "The coders are language-model sessions (docs/data.md).", "",
+             "| dimension | articles with evidence | in a coded paragraph (judged) | hits | hit rate | chance |",
+             "|---|---|---|---|---|---|"]
+    for dim, r in report["dimensions"].items():
+        rate = "-" if r["hit_rate"] is None else f"{r['hit_rate']:.2f}"
+        base = "-" if r["chance"] is None else f"{r['chance']:.2f}"
+        lines.append(f"| {dim} | {r['with_evidence']} | {r['judged']} | {r['hits']} | {rate} | {base} |")
+    lines += ["", "Few articles are judged: read the hit rates as a check that evidence points at coded "
+              "passages more often than chance, not as a precise figure.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--split", default="dev", choices=["train", "dev", "test"])
+    ap.add_argument("--corpus", default=None)
+    args = ap.parse_args(argv)
+    report = evaluate(args.model, args.split, args.corpus)
+    out = RESULTS / f"evidence_{args.split}"
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
