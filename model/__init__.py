@@ -13,8 +13,9 @@ from __future__ import annotations
 
 
 def load_model(name_or_path: str | None = "default", device: str = "auto", dtype: str = "auto",
-               batch_size: int = 32):
-    """A Scorer for a saved model directory, or 'default' / 'fast' for the bundled ones."""
+               batch_size: int = 32, compile: bool = False):
+    """A Scorer for a saved model directory, or 'default' / 'fast' for the bundled ones;
+    compile=True runs the encoder through torch.compile (Scorer.compile: for long runs)."""
     from model.inference import Scorer
     from model.loading import load_network, model_version, resolve_model_dir
 
@@ -23,6 +24,8 @@ def load_model(name_or_path: str | None = "default", device: str = "auto", dtype
     scorer = Scorer(net, tokenizer, config, "", device=device, dtype=dtype, batch_size=batch_size)
     # the model column names the weights and the precision they ran in: bf16 and fp32 differ slightly
     scorer.model_id = f"{config.name}@{model_version(path)}-{str(scorer.dtype).replace('torch.', '')}"
+    if compile:
+        scorer.compile()
     return scorer
 
 

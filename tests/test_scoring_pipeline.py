@@ -284,3 +284,29 @@ def test_csv_resume_after_a_kill_inside_a_multibyte_character(scorer, tmp_path):
     (tmp_path / "out.csv").write_bytes(data[: data.index(b"\n", cut // 2) + 1] + data[data.index(b"\n", cut // 2) + 1: cut])
     score_corpus(str(src), str(tmp_path / "out.csv"), scorer, resume=True, progress=False)
     assert (tmp_path / "out.csv").read_bytes() == data
+
+
+def test_compiled_encoder_gives_the_eager_scores(codebook_model):
+    texts = [HAWK, DOVE, NEUTRAL, HAWK + " " + DOVE]
+    eager = load_model(codebook_model, dtype="fp32")
+    compiled = load_model(codebook_model, dtype="fp32", compile=True)
+    for a, b in zip(eager.score(texts), compiled.score(texts)):
+        assert a.values["p_hawkish"] == pytest.approx(b.values["p_hawkish"], abs=1e-4)
+        assert a.values["p_sovereignty"] == pytest.approx(b.values["p_sovereignty"], abs=1e-4)
+    assert compiled.compiled  # it really ran compiled, not through the fallback
+
+
+def test_a_failing_compilation_falls_back_with_a_warning(codebook_model, monkeypatch, capsys):
+    import torch
+
+    def broken(fn, **kwargs):
+        def run(*args):
+            raise RuntimeError("no C++ compiler found")
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken)
+    scorer = load_model(codebook_model, dtype="fp32", compile=True)
+    expected = load_model(codebook_model, dtype="fp32").score([HAWK])[0].values["p_hawkish"]
+    assert scorer.score([HAWK])[0].values["p_hawkish"] == pytest.approx(expected, abs=1e-6)
+    assert not scorer.compiled
+    assert "torch.compile failed (RuntimeError: no C++ compiler found)" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""Does `oped score --compile` pay for its compilation? Both settings in one run.
+
+    python -m eval.bench_compile --n 3000
+
+The whole `oped score` process (start-up, compilation, read, tokenize, encode, pool,
+evidence, write) on the first N rows of the corpus (read again past its end), once
+without and once with --compile, in turn; reports seconds, docs/s, peak RSS, the
+ratio, and how far the scores of the two runs differ. Writes
+eval/results/bench_compile.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eval.bench_score import _RSS_WRAPPER, RESULTS, _subset, cpu_info
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(src: Path, out: Path, model: str, compiled: bool) -> dict:
+    command = [sys.executable, "-m", "cli", "score", str(src), "-o", str(out), "--model", model, "-q"]
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *command, *(["--compile"] if compiled else [])],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    seconds = time.time() - started
+    rows = [json.loads(line) for line in open(out, encoding="utf-8")]
+    return {"seconds": seconds, "docs_per_s": len(rows) / seconds, "rows": len(rows),
+            "peak_rss_mb": int(proc.stdout.strip().splitlines()[-1]) / 1024,
+            "fell_back": "torch.compile failed" in proc.stderr, "scores": rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default="../shared/corpora/allsides_foreign_policy.jsonl")
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--model", default="default")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        _subset(args.corpus, args.n, src)
+        plain = run(src, Path(tmp) / "plain.jsonl", args.model, False)
+        compiled = run(src, Path(tmp) / "compiled.jsonl", args.model, True)
+    a, b = plain.pop("scores"), compiled.pop("scores")
+    ok = [(x, y) for x, y in zip(a, b) if x["status"] == y["status"] == "ok"]
+    result = {"command": "python -m eval.bench_compile " + " ".join(sys.argv[1:]), "n": args.n, "model": args.model,
+              **cpu_info(), "without_compile": plain, "with_compile": compiled,
+              "speed_ratio": plain["seconds"] / compiled["seconds"],
+              "max_abs_difference": max(abs(x[k] - y[k]) for x, y in ok for k in ("p_dovish", "p_hawkish", "p_sovereignty")),
+              "same_stance_class": sum(x["stance"] == y["stance"] for x, y in ok) / len(ok),
+              "same_evidence_stance": sum(x["evidence_stance"] == y["evidence_stance"] for x, y in ok) / len(ok)}
+    out = RESULTS / "bench_compile"
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [f"# `oped score --compile` against `oped score` ({args.n:,} rows, model {args.model})", "",
+             f"Command: `{result['command']}`",
+             f"CPU: {result['cpu']}, {result['cores']} cores (AVX-512 BF16: {result['avx512_bf16']}, "
+             f"AMX: {result['amx_bf16']}). Whole processes, run one after the other.", "",
+             "| run | seconds (with start-up) | docs/s | peak RSS (MB) |", "|---|---|---|---|"]
+    for name, r in (("`oped score`", plain), ("`oped score --compile`", compiled)):
+        lines.append(f"| {name} | {r['seconds']:.1f} | {r['docs_per_s']:.2f} | {r['peak_rss_mb']:,.0f} |")
+    lines += ["", f"--compile: **{result['speed_ratio']:.2f}x** the speed, compilation included"
+              + (" (compilation FAILED and the run fell back to eager)" if compiled["fell_back"] else "") + ".",
+              f"Scores: largest difference in a probability {result['max_abs_difference']:.4f} (bf16 tolerance 1e-2); "
+              f"same stance class {100 * result['same_stance_class']:.1f}%, same stance evidence "
+              f"{100 * result['same_evidence_stance']:.1f}% of rows.", ""]
+    out.with_suffix(".md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
