@@ -138,7 +138,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           output: Optional[str] = typer.Option(None, "-o", "--output", help=".jsonl, .csv, .tsv or .parquet; "
                                                                              "stdout JSON lines when omitted"),
           model: str = typer.Option("default", help="'default' (bundled), 'fast' (bundled 3-layer student, "
-                                                       "about 1.8-1.9x the speed on a 2-core CPU, similar dev figures: model/fast/README.md)"
+                                                       "about 1.7x the default's speed on a 2-core AMX CPU, similar "
+                                                       "dev figures, weaker test stance: model/fast/README.md)"
                                                        ", or a model directory"),
           text_field: str = typer.Option("text", help="field holding the article text"),
           id_field: str = typer.Option("id", help="field holding the article id"),
@@ -182,7 +183,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
         try:
             r = score_with_ray(input, output, address, num_workers, gpus_per_worker, int(shard_mb * 2**20),
                                model=model, device=device,
-                               dtype=dtype, batch_size=batch_size, text_field=text_field, id_field=id_field,
+                               dtype=dtype, batch_size=batch_size, compile=compile, text_field=text_field,
+                               id_field=id_field,
                                title_field=title_field, drop_fields=drop_fields, shard_format=shard_format)
         except (InputError, FileNotFoundError, ValueError, RuntimeError) as e:
             _fail(str(e))

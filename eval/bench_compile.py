@@ -5,7 +5,9 @@
 The whole `oped score` process (start-up, compilation, read, tokenize, encode, pool,
 evidence, write) on the first N rows of the corpus (read again past its end), once
 without and once with --compile, in turn; reports seconds, docs/s, peak RSS, the
-ratio, and how far the scores of the two runs differ. Writes
+ratio, and how far the scores of the two runs differ. --fp32-n N adds, in this
+process, how far bf16 scores with and without compilation are from fp32 scores on
+the first N articles (bf16 is used only where it stays within 1e-2 of fp32). Writes
 eval/results/bench_compile.{json,md}.
 """
 
@@ -36,11 +38,35 @@ def run(src: Path, out: Path, model: str, compiled: bool) -> dict:
             "fell_back": "torch.compile failed" in proc.stderr, "scores": rows}
 
 
+def fp32_distance(corpus: str, n: int, model: str) -> dict:
+    """Largest |p - p_fp32| over the class probabilities of the first n articles, for
+    bf16 without and with compilation."""
+    import numpy as np
+
+    from eval.bench_score import _texts
+    from model import load_model
+
+    texts = _texts(corpus, n)
+    keys = ("p_dovish", "p_neutral", "p_hawkish", "p_sovereignty")
+
+    def probs(scorer):
+        return np.array([[r.values[k] for k in keys] for r in scorer.score(texts, evidence=False)])
+
+    reference = probs(load_model(model, dtype="fp32"))
+    out = {"articles": n}
+    for name, kwargs in (("bf16", {}), ("bf16_compiled", {"compile": True})):
+        gap = np.abs(probs(load_model(model, dtype="bf16", **kwargs)) - reference)
+        out[name] = {"max": float(gap.max()), "p99": float(np.quantile(gap, 0.99)),
+                     "rows_over_1e-2": int((gap.max(1) > 1e-2).sum())}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="../shared/corpora/allsides_foreign_policy.jsonl")
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--model", default="default")
+    ap.add_argument("--fp32-n", type=int, default=400, help="articles for the distance to fp32 (0: skip)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
@@ -55,6 +81,8 @@ def main() -> None:
               "max_abs_difference": max(abs(x[k] - y[k]) for x, y in ok for k in ("p_dovish", "p_hawkish", "p_sovereignty")),
               "same_stance_class": sum(x["stance"] == y["stance"] for x, y in ok) / len(ok),
               "same_evidence_stance": sum(x["evidence_stance"] == y["evidence_stance"] for x, y in ok) / len(ok)}
+    if args.fp32_n:
+        result["distance_to_fp32"] = fp32_distance(args.corpus, args.fp32_n, args.model)
     out = RESULTS / "bench_compile"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [f"# `oped score --compile` against `oped score` ({args.n:,} rows, model {args.model})", "",
@@ -66,9 +94,16 @@ def main() -> None:
         lines.append(f"| {name} | {r['seconds']:.1f} | {r['docs_per_s']:.2f} | {r['peak_rss_mb']:,.0f} |")
     lines += ["", f"--compile: **{result['speed_ratio']:.2f}x** the speed, compilation included"
               + (" (compilation FAILED and the run fell back to eager)" if compiled["fell_back"] else "") + ".",
-              f"Scores: largest difference in a probability {result['max_abs_difference']:.4f} (bf16 tolerance 1e-2); "
+              f"Scores of the two runs: largest difference in a probability {result['max_abs_difference']:.4f}; "
               f"same stance class {100 * result['same_stance_class']:.1f}%, same stance evidence "
               f"{100 * result['same_evidence_stance']:.1f}% of rows.", ""]
+    if "distance_to_fp32" in result:
+        d = result["distance_to_fp32"]
+        lines += [f"Distance to fp32 scores on the first {d['articles']} articles (largest |p - p_fp32| over "
+                  "the class probabilities): "
+                  + "; ".join(f"{name.replace('_', ' ')}: max {d[name]['max']:.4f}, 99th percentile "
+                              f"{d[name]['p99']:.4f}, rows over 1e-2: {d[name]['rows_over_1e-2']}"
+                              for name in ("bf16", "bf16_compiled")) + ".", ""]
     out.with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))
 

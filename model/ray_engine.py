@@ -110,6 +110,7 @@ class ShardOptions:
     out_dir: str = "scores"
     shard_format: str = "jsonl"
     threads: int = 0  # torch threads per actor (0: torch's default)
+    compile: bool = False  # torch.compile the encoder, once per actor (Scorer.compile)
 
 
 class ShardScorer:
@@ -123,7 +124,8 @@ class ShardScorer:
         self.o = ShardOptions(**options)
         if self.o.threads:
             torch.set_num_threads(self.o.threads)
-        self.scorer = load_model(self.o.model, device=self.o.device, dtype=self.o.dtype, batch_size=self.o.batch_size)
+        self.scorer = load_model(self.o.model, device=self.o.device, dtype=self.o.dtype, batch_size=self.o.batch_size,
+                                 compile=self.o.compile)
         self.columns = self.scorer.output_columns()
 
     def __call__(self, batch: dict) -> dict:
@@ -188,9 +190,9 @@ def _plain(v):
 
 def score_with_ray(input_path: str, out_dir: str, address: str | None = None, num_workers: int = 2,
                    gpus_per_worker: float = 0.0, shard_bytes: int = SHARD_BYTES, **options) -> dict:
-    options.setdefault("threads", 1 if not gpus_per_worker else 0)  # one CPU per actor, as Ray schedules it
     """Score INPUT into OUT_DIR/part-*.{jsonl,parquet}; returns counts. Ray starts a local
     cluster when address is None, or joins one ('auto', 'ray://host:10001')."""
+    options.setdefault("threads", 1 if not gpus_per_worker else 0)  # one CPU per actor, as Ray schedules it
     _require_ray()
     import ray
 
