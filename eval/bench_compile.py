@@ -79,8 +79,8 @@ def main() -> None:
               **cpu_info(), "without_compile": plain, "with_compile": compiled,
               "speed_ratio": plain["seconds"] / compiled["seconds"],
               "max_abs_difference": max(abs(x[k] - y[k]) for x, y in ok for k in ("p_dovish", "p_hawkish", "p_sovereignty")),
-              "same_stance_class": sum(x["stance"] == y["stance"] for x, y in ok) / len(ok),
-              "same_evidence_stance": sum(x["evidence_stance"] == y["evidence_stance"] for x, y in ok) / len(ok)}
+              "rows_compared": len(ok), "same_stance_class": sum(x["stance"] == y["stance"] for x, y in ok),
+              "same_evidence_stance": sum(x["evidence_stance"] == y["evidence_stance"] for x, y in ok)}
     if args.fp32_n:
         result["distance_to_fp32"] = fp32_distance(args.corpus, args.fp32_n, args.model)
     out = RESULTS / "bench_compile"
@@ -88,15 +88,17 @@ def main() -> None:
     lines = [f"# `oped score --compile` against `oped score` ({args.n:,} rows, model {args.model})", "",
              f"Command: `{result['command']}`",
              f"CPU: {result['cpu']}, {result['cores']} cores (AVX-512 BF16: {result['avx512_bf16']}, "
-             f"AMX: {result['amx_bf16']}). Whole processes, run one after the other.", "",
+             f"AMX: {result['amx_bf16']}); code {result['code']['commit']} (uncommitted changes: "
+             f"{result['code']['dirty']}). Whole processes, one round each, without --compile first: rounds "
+             "on a shared machine move by several per cent.", "",
              "| run | seconds (with start-up) | docs/s | peak RSS (MB) |", "|---|---|---|---|"]
     for name, r in (("`oped score`", plain), ("`oped score --compile`", compiled)):
         lines.append(f"| {name} | {r['seconds']:.1f} | {r['docs_per_s']:.2f} | {r['peak_rss_mb']:,.0f} |")
     lines += ["", f"--compile: **{result['speed_ratio']:.2f}x** the speed, compilation included"
               + (" (compilation FAILED and the run fell back to eager)" if compiled["fell_back"] else "") + ".",
               f"Scores of the two runs: largest difference in a probability {result['max_abs_difference']:.4f}; "
-              f"same stance class {100 * result['same_stance_class']:.1f}%, same stance evidence "
-              f"{100 * result['same_evidence_stance']:.1f}% of rows.", ""]
+              f"the same stance class for {result['same_stance_class']:,} and the same stance evidence for "
+              f"{result['same_evidence_stance']:,} of {result['rows_compared']:,} rows.", ""]
     if "distance_to_fp32" in result:
         d = result["distance_to_fp32"]
         lines += [f"Distance to fp32 scores on the first {d['articles']} articles (largest |p - p_fp32| over "

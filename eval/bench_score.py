@@ -133,7 +133,11 @@ def cpu_info() -> dict:
                 flags = line
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags}
+    from training.provenance import code_version
+
+    # the commit the measurement ran on (and whether the tree had changes), so a result file names its code
+    return {"cpu": model, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,
+            "code": code_version()}
 
 
 def _run_phase(args: list[str]) -> tuple[dict, float]:

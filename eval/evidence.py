@@ -64,8 +64,11 @@ def coded_articles(split: str, corpus: str | None) -> list[dict]:
 
 
 def locate(sentence: str, paragraphs: list[str]) -> int | None:
+    """The paragraph holding the sentence; None when none or several do (a short sentence
+    found in two paragraphs cannot be placed, so it is not judged)."""
     target = _norm(sentence)
-    return next((i for i, p in enumerate(paragraphs) if target and target in _norm(p)), None)
+    found = [i for i, p in enumerate(paragraphs) if target and target in _norm(p)]
+    return found[0] if len(found) == 1 else None
 
 
 def chance(dimension: str, predicted: str, article: dict) -> float | None:
@@ -115,8 +118,10 @@ def markdown(report: dict) -> str:
              f"Command: `{report['command']}`; model {report['model']}; "
              f"{report['articles_with_paragraph_codes']} {report['split']} articles with paragraph codes.", "",
              "A hit: the evidence sentence lies in a paragraph the coders coded with the class the model "
-             "predicts for the article. Chance: a sentence of the same article drawn at random. "
-             "The coders are language-model sessions (docs/data.md).", "",
+             "predicts for the article. Chance: the hit rate of a sentence drawn at random from the same "
+             "article's coded paragraphs. Coded paragraphs are a sample (the first and last, and the two "
+             "middle paragraphs with the most cues, of round-1 articles: docs/data.md), so only evidence "
+             "that falls in one is judged. The coders are language-model sessions.", "",
              "| dimension | articles with evidence | in a coded paragraph (judged) | hits | hit rate | chance |",
              "|---|---|---|---|---|---|"]
     for dim, r in report["dimensions"].items():

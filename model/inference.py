@@ -85,16 +85,14 @@ class Scorer:
 
     def compile(self) -> None:
         """Run the encoder through torch.compile (inductor, weights frozen as constants,
-        dynamic shapes). It measured 1.45x the encoder's speed on an AMX CPU after a
-        one-off compilation of about 26 s (eval/results/profile_encoder.md,
-        eval/results/bench_compile.md): worth it for long runs, not for a few hundred
-        articles. Needs a C++ compiler on CPUs; where compilation fails, scoring goes on
-        uncompiled, with a warning on stderr."""
-        import torch._inductor.config as inductor
-
-        inductor.freezing = True  # lets oneDNN prepack the (constant) weights
+        dynamic shapes). The encoder alone measured 1.45x after a one-off compilation of
+        26 s on an AMX CPU (eval/results/profile_encoder.md), and whole runs of 6,000
+        articles 1.35x (eval/results/bench_compile.md): worth it for long runs, not for a
+        few hundred articles. Needs a C++ compiler on CPUs; where compilation fails,
+        scoring goes on uncompiled, with a warning on stderr."""
         self._encode = torch.compile(self.net.encode, dynamic=True)
         self.compiled = True
+        self._compiled_once = False  # the first call compiles; its failure means no compiler
 
     def output_columns(self) -> list[str]:
         """The columns of a scored row, in order (an error row has the same, mostly empty)."""
@@ -131,15 +129,31 @@ class Scorer:
 
     def _encode_batch(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
-            if self._encode is self.net.encode:
-                return self._encode(ids, mask)
+            if not self.compiled:
+                return self.net.encode(ids, mask)
+            import torch._inductor.config as inductor
+
             try:
-                return self._encode(ids, mask)
-            except Exception as e:  # no compiler, an unsupported op...: the run must not end here
-                print(f"warning: torch.compile failed ({e.__class__.__name__}: {str(e).splitlines()[0][:200]}); "
-                      "scoring without it", file=sys.stderr)
+                # freezing (weights as constants, so oneDNN can prepack them), set around each
+                # call since inductor compiles lazily, at the first call and at recompilations;
+                # a process-wide setting would reach other compiled code too
+                with inductor.patch(freezing=True):
+                    out = self._encode(ids, mask)
+            except Exception as e:
+                from torch._dynamo.exc import TorchDynamoException
+
+                # a failure of the first (compiling) call, or of a later recompilation, is the
+                # compiler's (no C++ compiler, an unsupported op): the run goes on uncompiled;
+                # any other error is the model's and is raised as without --compile
+                if self._compiled_once and not isinstance(e, TorchDynamoException):
+                    raise
+                first = (str(e).splitlines() or [""])[0][:200]
+                print(f"warning: torch.compile failed ({e.__class__.__name__}: {first}); scoring without it",
+                      file=sys.stderr)
                 self._encode, self.compiled = self.net.encode, False
-                return self._encode(ids, mask)
+                return self.net.encode(ids, mask)
+            self._compiled_once = True
+            return out
 
     # -- scoring -------------------------------------------------------------
     def score(self, texts: list[str], evidence: bool = True) -> list[DocumentScore]:

@@ -62,7 +62,16 @@ def prefetch_helps(scorer) -> bool:
 
     if scorer.device.type != "cpu":
         return True
-    return (os.cpu_count() or 1) > torch.get_num_threads()
+    return _usable_cores() > torch.get_num_threads()
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one, as under
+    taskset or a container's cpuset), not all the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _groups(records, scorer, limit: int | None, skip: Counter, summary: Summary):

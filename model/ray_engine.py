@@ -153,7 +153,10 @@ class ShardScorer:
         sink = JsonlSink(tmp)
         try:
             write_scores(shard_records(shard, self.o.text_field, self.o.id_field, self.o.title_field), sink,
-                         self.scorer, summary, self.columns, drop_fields=self.o.drop_fields)
+                         self.scorer, summary, self.columns, drop_fields=self.o.drop_fields,
+                         # a CPU actor is scheduled for one core, which its encoder uses: no tokenizing
+                         # thread beside it (pipeline.prefetch_helps); a GPU actor keeps one
+                         prefetch=None if self.scorer.device.type != "cpu" else False)
         finally:
             sink.close()
         if self.o.shard_format == "parquet":

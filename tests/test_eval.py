@@ -165,6 +165,7 @@ def test_evidence_check_locates_sentences_and_computes_chance():
                "codes": {0: {"stance": 2, "sovereignty": 0}, 2: {"stance": 0, "sovereignty": 1}}}
     assert locate("Force  deters.", paragraphs) == 0
     assert locate("Not in the text.", paragraphs) is None
+    assert locate("Talks failed again.", paragraphs + ["Talks failed again."]) is None  # two places: not judged
     assert matches("stance", "hawkish", article["codes"][0]) and not matches("stance", "dovish", article["codes"][0])
     assert matches("sovereignty", 1, article["codes"][2])
     # coded paragraphs hold 2 + 1 sentences; the hawkish paragraph holds 2 of them

@@ -3,6 +3,7 @@
 import csv
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 
@@ -219,9 +220,9 @@ def test_background_tokenization_on_or_off_writes_the_same_rows(scorer, monkeypa
     # the automatic choice: a background thread only where torch leaves a core free
     import torch
 
-    monkeypatch.setattr("os.cpu_count", lambda: torch.get_num_threads())
+    monkeypatch.setattr("model.pipeline._usable_cores", lambda: torch.get_num_threads())
     assert prefetch_helps(scorer) is False
-    monkeypatch.setattr("os.cpu_count", lambda: torch.get_num_threads() + 2)
+    monkeypatch.setattr("model.pipeline._usable_cores", lambda: torch.get_num_threads() + 2)
     assert prefetch_helps(scorer) is True
 
 
@@ -286,6 +287,8 @@ def test_csv_resume_after_a_kill_inside_a_multibyte_character(scorer, tmp_path):
     assert (tmp_path / "out.csv").read_bytes() == data
 
 
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")),
+                    reason="torch.compile on the CPU needs a C++ compiler (none on PATH)")
 def test_compiled_encoder_gives_the_eager_scores(codebook_model):
     texts = [HAWK, DOVE, NEUTRAL, HAWK + " " + DOVE]
     eager = load_model(codebook_model, dtype="fp32")
@@ -310,3 +313,23 @@ def test_a_failing_compilation_falls_back_with_a_warning(codebook_model, monkeyp
     assert scorer.score([HAWK])[0].values["p_hawkish"] == pytest.approx(expected, abs=1e-6)
     assert not scorer.compiled
     assert "torch.compile failed (RuntimeError: no C++ compiler found)" in capsys.readouterr().err
+
+
+def test_a_model_error_after_compilation_is_raised_not_hidden(codebook_model, monkeypatch):
+    import torch
+
+    def flaky(fn, **kwargs):
+        calls = []
+
+        def run(*args):
+            calls.append(1)
+            if len(calls) > 1:
+                raise ValueError("a bad batch")
+            return fn(*args)
+        return run
+
+    monkeypatch.setattr(torch, "compile", flaky)
+    scorer = load_model(codebook_model, dtype="fp32", compile=True)
+    scorer.score([HAWK], evidence=False)  # the first (compiling) call succeeds
+    with pytest.raises(ValueError, match="a bad batch"):
+        scorer.score([DOVE], evidence=False)
