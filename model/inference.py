@@ -90,6 +90,12 @@ class Scorer:
         articles 1.35x (eval/results/bench_compile.md): worth it for long runs, not for a
         few hundred articles. Needs a C++ compiler on CPUs; where compilation fails,
         scoring goes on uncompiled, with a warning on stderr."""
+        import torch._inductor.config as inductor
+
+        # freezing (weights as constants, so oneDNN can prepack them) is an inductor setting of
+        # the whole process: set only when compiling is asked for, and nothing else in a scoring
+        # process compiles (set around each call instead, it ran slower in a trial).
+        inductor.freezing = True
         self._encode = torch.compile(self.net.encode, dynamic=True)
         self.compiled = True
         self._compiled_once = False  # the first call compiles; its failure means no compiler
@@ -131,14 +137,8 @@ class Scorer:
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
             if not self.compiled:
                 return self.net.encode(ids, mask)
-            import torch._inductor.config as inductor
-
             try:
-                # freezing (weights as constants, so oneDNN can prepack them), set around each
-                # call since inductor compiles lazily, at the first call and at recompilations;
-                # a process-wide setting would reach other compiled code too
-                with inductor.patch(freezing=True):
-                    out = self._encode(ids, mask)
+                out = self._encode(ids, mask)
             except Exception as e:
                 from torch._dynamo.exc import TorchDynamoException
 
