@@ -15,27 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from eval.bench_score import _RSS_WRAPPER, RESULTS, _subset, cpu_info
-
-ROOT = Path(__file__).resolve().parents[1]
+from eval.bench_score import RESULTS, _subset, cpu_info, score_process
 
 
 def run(src: Path, out: Path, model: str, compiled: bool) -> dict:
-    command = [sys.executable, "-m", "cli", "score", str(src), "-o", str(out), "--model", model, "-q"]
-    started = time.time()
-    proc = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *command, *(["--compile"] if compiled else [])],
-                          capture_output=True, text=True, check=True, cwd=ROOT)
-    seconds = time.time() - started
-    rows = [json.loads(line) for line in open(out, encoding="utf-8")]
-    return {"seconds": seconds, "docs_per_s": len(rows) / seconds, "rows": len(rows),
-            "peak_rss_mb": int(proc.stdout.strip().splitlines()[-1]) / 1024,
-            "fell_back": "torch.compile failed" in proc.stderr, "scores": rows}
+    seconds, rss, rows, stderr = score_process(src, out, model, *(["--compile"] if compiled else []))
+    return {"seconds": seconds, "docs_per_s": len(rows) / seconds, "rows": len(rows), "peak_rss_mb": rss,
+            "fell_back": "torch.compile failed" in stderr, "scores": rows}
 
 
 def fp32_distance(corpus: str, n: int, model: str) -> dict:

@@ -164,19 +164,24 @@ def _subset(corpus: str, n: int, dest: Path) -> None:
             lap += 1
 
 
+def score_process(src: Path, out: Path, model: str, *extra: str) -> tuple[float, float, list[dict], str]:
+    """One whole `oped score` process on src: (wall seconds, peak RSS in MB, output rows,
+    stderr). A wrapper process reports the peak RSS of its only child."""
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, sys.executable, "-m", "cli", "score", str(src),
+                           "-o", str(out), "--model", model, "-q", *extra], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[1])
+    wall = time.time() - started
+    rss = int(proc.stdout.strip().splitlines()[-1]) / 1024
+    return wall, rss, [json.loads(line) for line in open(out, encoding="utf-8")], proc.stderr
+
+
 def phase_score(corpus: str, n: int, model: str) -> dict:
-    """The whole `oped score` process on the first n rows; a wrapper process reports the
-    peak RSS of its only child."""
+    """The whole `oped score` process on the first n rows."""
     with tempfile.TemporaryDirectory() as tmp:
-        src, out = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
+        src = Path(tmp) / "in.jsonl"
         _subset(corpus, n, src)
-        started = time.time()
-        proc = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, sys.executable, "-m", "cli", "score", str(src),
-                               "-o", str(out), "--model", model, "-q"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).resolve().parents[1])
-        wall = time.time() - started
-        rss = int(proc.stdout.strip().splitlines()[-1]) / 1024
-        rows = [json.loads(line) for line in open(out, encoding="utf-8")]
+        wall, rss, rows, _ = score_process(src, Path(tmp) / "out.jsonl", model)
     tokens = sum(r["n_tokens"] or 0 for r in rows)
     return {"docs_per_s": len(rows) / wall, "tokens_per_s": tokens / wall, "tokens_read": tokens,
             "peak_rss_mb": rss, "seconds": wall, "rows": len(rows), "ok": sum(r["status"] == "ok" for r in rows)}

@@ -20,11 +20,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from model.text import split_paragraphs, split_sentences, text_sha256
+from model.text import split_paragraphs, split_sentences
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARAGRAPHS = Path(__file__).resolve().parents[1] / "data" / "annotations" / "paragraphs.jsonl"
-ARTICLES = PARAGRAPHS.with_name("articles.jsonl")
 
 
 def _norm(text: str) -> str:
@@ -42,25 +40,23 @@ def matches(dimension: str, predicted: str, code: dict) -> bool | None:
 
 
 def coded_articles(split: str, corpus: str | None) -> list[dict]:
-    """Articles of the split with paragraph codes whose text hash still matches."""
-    from training.data import read_corpus
+    """Articles of the split with paragraph codes, all of whose coded paragraphs still
+    match their text hash (training.data's own reading and hash check)."""
+    from training.data import ANNOTATIONS, JoinReport, join, read_corpus, read_labels
 
-    splits = {r["id"]: r["split"] for r in map(json.loads, ARTICLES.open(encoding="utf-8"))}
+    splits = {r["id"]: r["split"] for r in read_labels(ANNOTATIONS / "articles.jsonl", "article")}
+    labels = [r for r in read_labels(ANNOTATIONS / "paragraphs.jsonl", "paragraph") if splits.get(r["id"]) == split]
+    texts = read_corpus(corpus, {r["id"] for r in labels})
+    report = JoinReport()
+    matched = join(labels, texts, "paragraph", report)
+    # a text changed since coding (or missing): none of its codes can locate passages any more
+    stale = set(report.missing_ids) | {key.rsplit("#", 1)[0] for key in report.changed}
     codes: dict = defaultdict(dict)
-    for row in map(json.loads, PARAGRAPHS.open(encoding="utf-8")):
-        if splits.get(row["id"]) == split:
+    for row in matched:
+        if row["id"] not in stale:
             codes[row["id"]][row["paragraph"]] = row
-    texts = read_corpus(corpus, set(codes))
-    out = []
-    for doc_id, by_index in sorted(codes.items()):
-        text = (texts.get(doc_id) or {}).get("text")
-        if not text:
-            continue
-        paragraphs = split_paragraphs(text)
-        if any(i >= len(paragraphs) or text_sha256(paragraphs[i]) != c["sha256"] for i, c in by_index.items()):
-            continue  # the text changed since coding: its codes no longer locate passages
-        out.append({"id": doc_id, "text": text, "paragraphs": paragraphs, "codes": by_index})
-    return out
+    return [{"id": doc_id, "text": texts[doc_id]["text"], "paragraphs": split_paragraphs(texts[doc_id]["text"]),
+             "codes": by_index} for doc_id, by_index in sorted(codes.items())]
 
 
 def locate(sentence: str, paragraphs: list[str]) -> int | None:

@@ -80,15 +80,15 @@ class Scorer:
         self.pad_multiple = PAD_MULTIPLE  # few batch shapes: bounded memory on oneDNN CPUs (model.chunking)
         self._head_tokens = sum(len(x) for x in special_tokens(tokenizer))
         self.pad_id = tokenizer.pad_token_id or 0
-        self._encode = self.net.encode  # torch.compile'd by compile()
-        self.compiled = False
+        self._compiled_encode = None  # net.encode through torch.compile, after compile()
+        self._compiled_once = False  # its first call compiles; a failure there means no compiler
 
     def compile(self) -> None:
         """Run the encoder through torch.compile (inductor, weights frozen as constants,
         dynamic shapes). The encoder alone measured 1.45x after a one-off compilation of
         26 s on an AMX CPU (eval/results/profile_encoder.md), and whole runs of 6,000
-        articles 1.35x (eval/results/bench_compile.md): worth it for long runs, not for a
-        few hundred articles. Needs a C++ compiler on CPUs; where compilation fails,
+        articles 1.16-1.35x (eval/results/bench_compile.md, docs/scaling.md): worth it for
+        long runs, not for a few hundred articles. Needs a C++ compiler on CPUs; where compilation fails,
         scoring goes on uncompiled, with a warning on stderr."""
         import torch._inductor.config as inductor
 
@@ -96,9 +96,13 @@ class Scorer:
         # the whole process: set only when compiling is asked for, and nothing else in a scoring
         # process compiles (set around each call instead, it ran slower in a trial).
         inductor.freezing = True
-        self._encode = torch.compile(self.net.encode, dynamic=True)
-        self.compiled = True
-        self._compiled_once = False  # the first call compiles; its failure means no compiler
+        self._compiled_encode = torch.compile(self.net.encode, dynamic=True)
+        self._compiled_once = False
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the encoder runs compiled (False again after a failed compilation)."""
+        return self._compiled_encode is not None
 
     def output_columns(self) -> list[str]:
         """The columns of a scored row, in order (an error row has the same, mostly empty)."""
@@ -138,7 +142,7 @@ class Scorer:
             if not self.compiled:
                 return self.net.encode(ids, mask)
             try:
-                out = self._encode(ids, mask)
+                out = self._compiled_encode(ids, mask)
             except Exception as e:
                 from torch._dynamo.exc import TorchDynamoException
 
@@ -150,7 +154,7 @@ class Scorer:
                 first = (str(e).splitlines() or [""])[0][:200]
                 print(f"warning: torch.compile failed ({e.__class__.__name__}: {first}); scoring without it",
                       file=sys.stderr)
-                self._encode, self.compiled = self.net.encode, False
+                self._compiled_encode = None
                 return self.net.encode(ids, mask)
             self._compiled_once = True
             return out
