@@ -2,17 +2,20 @@
 
 Paragraphs are packed greedily into windows of at most `max_length` tokens
 (special tokens included), so a window is a run of whole paragraphs whenever one
-fits. A paragraph longer than a window is cut into consecutive windows at token
+fits. A paragraph longer than a window is cut into consecutive windows of whole
+sentences, so that no window (and no evidence sentence taken from it) starts or
+ends mid-sentence; only a sentence longer than a window is cut at token
 boundaries. Every token of the text lands in exactly one window.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import torch
 
-from model.text import split_paragraphs
+from model.text import sentence_starts, split_paragraphs
 
 
 @dataclass
@@ -55,10 +58,8 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
     for para, p_ids, offsets in zip(paragraphs, enc["input_ids"], enc["offset_mapping"]):
         if len(p_ids) > room:  # a paragraph too long for one window: cut it
             flush()
-            for start in range(0, len(p_ids), room):
-                piece = slice(start, start + room)
-                span = offsets[piece]
-                chunks.append(Chunk(head + p_ids[piece] + tail, para[span[0][0]: span[-1][1]]))
+            for start, end in sentence_windows(para, offsets, room):
+                chunks.append(Chunk(head + p_ids[start:end] + tail, para[offsets[start][0]: offsets[end - 1][1]]))
             continue
         if len(ids) + len(p_ids) > room:
             flush()
@@ -66,6 +67,26 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
         texts.append(para)
     flush()
     return chunks
+
+
+def sentence_windows(para: str, offsets: list[tuple[int, int]], room: int) -> list[tuple[int, int]]:
+    """Token spans [start, end) covering a paragraph in windows of at most `room` tokens:
+    whole sentences packed greedily; a sentence longer than `room` cut at token boundaries."""
+    n = len(offsets)
+    token_starts = [o[0] for o in offsets]
+    cuts = sorted({bisect_left(token_starts, c) for c in sentence_starts(para)} - {0, n})
+    spans, start, end = [], 0, 0
+    for s_start, s_end in zip([0] + cuts, cuts + [n]):
+        if s_end - start > room and end > start:  # this sentence does not fit: close the window before it
+            spans.append((start, end))
+            start = end
+        while s_end - start > room:  # a sentence longer than a window
+            spans.append((start, start + room))
+            start += room
+        end = s_end
+    if end > start:
+        spans.append((start, end))
+    return spans
 
 
 def n_text_tokens(chunks: list[Chunk], tokenizer) -> int:

@@ -26,6 +26,11 @@ def text_sha256(text: str) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
 
+def sentence_starts(text: str) -> list[int]:
+    """Character offsets at which split_sentences starts a new sentence (the first excluded)."""
+    return [m.end() for m in _SENTENCE_END.finditer(text)]
+
+
 def split_sentences(text: str) -> list[str]:
     """A light sentence splitter for evidence: good enough to show a reader the
     passage behind a score, with no model download."""

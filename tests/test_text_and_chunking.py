@@ -33,6 +33,35 @@ def test_windows_cover_every_token_of_a_long_document(tiny_encoder):
     assert all(len(c.input_ids) <= 64 for c in chunks)
 
 
+def test_a_long_paragraph_is_cut_between_sentences(tiny_encoder):
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    sentences = [f"We must strike{' and bomb' * (k % 4)} them." for k in range(40)]  # one paragraph, 4-11 tokens each
+    text = " ".join(sentences)
+    chunks = chunk_text(text, tok, max_length=32)
+    head, tail = special_tokens(tok)
+    assert len(chunks) > 1 and all(len(c.input_ids) <= 32 for c in chunks)
+    body = [t for c in chunks for t in c.input_ids[len(head): len(c.input_ids) - len(tail)]]
+    assert body == tok(text, add_special_tokens=False)["input_ids"]  # every token, once, in order
+    for c in chunks:  # each window is a run of whole sentences
+        assert c.text.startswith("We must strike") and c.text.endswith("them.")
+        assert " ".join(split_sentences(c.text)) == c.text
+
+
+def test_a_sentence_longer_than_a_window_is_cut_at_tokens(tiny_encoder):
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    text = "We must act. " + "We must strike" + " and bomb" * 30 + " them. We must act."
+    chunks = chunk_text(text, tok, max_length=32)
+    head, tail = special_tokens(tok)
+    body = [t for c in chunks for t in c.input_ids[len(head): len(c.input_ids) - len(tail)]]
+    assert body == tok(text, add_special_tokens=False)["input_ids"]
+    assert chunks[0].text == "We must act."  # closed before the long sentence, not cut inside it
+    assert all(len(c.input_ids) <= 32 for c in chunks)
+
+
 def test_short_paragraphs_are_packed_whole(tiny_encoder):
     from model.loading import load_tokenizer
 
