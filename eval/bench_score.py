@@ -228,7 +228,7 @@ def main() -> None:
             enc, _ = _run_phase(["--phase", "encoder", "--corpus", args.corpus, "--n", str(args.n), "--model", what])
             rounds[what]["encoder"].append(enc)
             rounds[what]["score"].append(phase_score(args.corpus, args.n, what))
-            rounds[what]["startup"].append(phase_score(args.corpus, 1, what)["seconds"])
+            rounds[what]["startup"].append(phase_score(args.corpus, 1, what))
     base, base_wall = min(rounds["baseline"], key=lambda r: r[1])
     result = {
         "command": command, "n_docs": n_docs, **cpu_info(), "matmul_peak_tflops": peak, "repeats": args.repeats,
@@ -245,10 +245,11 @@ def main() -> None:
         score["seconds_all_rounds"] = [round(r["seconds"], 2) for r in rounds[model]["score"]]
         # the fixed cost of a process (imports, model loading, one article): measured as a
         # whole 1-row run; subtracted, it estimates the rate a long run approaches
-        startup = min(rounds[model]["startup"])
-        score["startup_seconds"] = startup
-        score["startup_seconds_all_rounds"] = [round(x, 2) for x in rounds[model]["startup"]]
-        steady = score["tokens_read"] / max(score["seconds"] - startup, 1e-9)
+        startup = min(rounds[model]["startup"], key=lambda r: r["seconds"])
+        score["startup_seconds"] = startup["seconds"]
+        score["startup_seconds_all_rounds"] = [round(r["seconds"], 2) for r in rounds[model]["startup"]]
+        rest = score["seconds"] - startup["seconds"]  # the 1-row run's article is taken out with its time
+        steady = (score["tokens_read"] - startup["tokens_read"]) / rest if rest > 0 else None
         flops = encoder_flops_per_token(model)
         encoder = {"tokens_per_s": enc["tokens"] / enc["seconds"], "tokens_read": enc["tokens"], "dtype": enc["dtype"],
                    "windows": enc["windows"], "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds[model]["encoder"]),
@@ -261,7 +262,7 @@ def main() -> None:
             "ratios": {"score_docs_per_s_vs_baseline": score["docs_per_s"] / result["baseline"]["docs_per_s"],
                        "score_tokens_per_s_vs_baseline": score["tokens_per_s"] / result["baseline"]["tokens_per_s"],
                        "score_tokens_per_s_vs_encoder_alone": score["tokens_per_s"] / encoder["tokens_per_s"],
-                       "score_without_startup_vs_encoder_alone": steady / encoder["tokens_per_s"]},
+                       "score_without_startup_vs_encoder_alone": steady / encoder["tokens_per_s"] if steady else None},
         }
     if args.rss_n:
         long_run = phase_score(args.corpus, args.rss_n, models[-1])
@@ -315,7 +316,9 @@ def _markdown(r: dict) -> str:
             f"{q['score_tokens_per_s_vs_baseline']:.2f}x; tokens/s vs (b): **{q['score_tokens_per_s_vs_encoder_alone']:.0%}**",
             f"- start-up (a whole `oped score` process on 1 article): {m['oped_score']['startup_seconds']:.1f} s of "
             f"(c)'s {m['oped_score']['seconds']:.1f} s; (c) with it subtracted vs (b): "
-            f"{q['score_without_startup_vs_encoder_alone']:.0%} (an estimate of the rate a long run approaches)",
+            + (f"{q['score_without_startup_vs_encoder_alone']:.0%}" if q["score_without_startup_vs_encoder_alone"]
+               else "n/a (the run was no longer than start-up)")
+            + " (an estimate of the rate a long run approaches)",
             f"- arithmetic: {a['encoder_gflops_per_token'] * 1000:.1f} MFLOP per token at 256-token windows; (b) uses "
             f"{a['encoder_alone_utilisation']:.0%} and (c) {a['oped_score_utilisation']:.0%} of the measured matmul peak",
             "",

@@ -3,15 +3,17 @@
 Paragraphs are packed greedily into windows of at most `max_length` tokens
 (special tokens included), so a window is a run of whole paragraphs whenever one
 fits. A paragraph longer than a window is cut into consecutive windows of whole
-sentences, so that no window (and no evidence sentence taken from it) starts or
-ends mid-sentence; only a sentence longer than a window is cut at token
-boundaries. Every token of the text lands in exactly one window.
+sentences, so that windows (and the evidence sentences taken from them) start and
+end at sentence boundaries; only a sentence longer than a window is cut at token
+boundaries (and the window after it then starts mid-sentence). Every token of the
+text lands in exactly one window.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 import torch
 
@@ -73,8 +75,11 @@ def sentence_windows(para: str, offsets: list[tuple[int, int]], room: int) -> li
     """Token spans [start, end) covering a paragraph in windows of at most `room` tokens:
     whole sentences packed greedily; a sentence longer than `room` cut at token boundaries."""
     n = len(offsets)
-    token_starts = [o[0] for o in offsets]
-    cuts = sorted({bisect_left(token_starts, c) for c in sentence_starts(para)} - {0, n})
+    # a sentence starting at character c begins with the first token that ends past c: right
+    # for tokenizers whose tokens carry the space before them (SentencePiece) as for WordPiece;
+    # the running maximum keeps the ends sorted where a tokenizer gives (0, 0) offsets
+    ends = list(accumulate((o[1] for o in offsets), max))
+    cuts = sorted({bisect_right(ends, c) for c in sentence_starts(para)} - {0, n})
     spans, start, end = [], 0, 0
     for s_start, s_end in zip([0] + cuts, cuts + [n]):
         if s_end - start > room and end > start:  # this sentence does not fit: close the window before it

@@ -33,8 +33,10 @@ def sentence_starts(text: str) -> list[int]:
 
 def split_sentences(text: str) -> list[str]:
     """A light sentence splitter for evidence: good enough to show a reader the
-    passage behind a score, with no model download."""
+    passage behind a score, with no model download. A sentence keeps its closing
+    quote or bracket."""
     out = []
     for block in split_paragraphs(text) or [text]:
-        out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+        cuts = [0, *sentence_starts(block), len(block)]
+        out.extend(s for a, b in zip(cuts, cuts[1:]) if (s := block[a:b].strip()))
     return out

@@ -14,6 +14,11 @@ def test_hash_is_sha256_of_utf8():
     assert text_sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
+def test_sentences_keep_their_closing_quotes():
+    assert split_sentences('He said "No." Then he left. (It rained.) Done.') == ['He said "No."', "Then he left.",
+                                                                                 "(It rained.)", "Done."]
+
+
 def test_sentences():
     assert split_sentences("We must act. They said no! Why? Because.") == ["We must act.", "They said no!", "Why?",
                                                                           "Because."]
@@ -37,7 +42,7 @@ def test_a_long_paragraph_is_cut_between_sentences(tiny_encoder):
     from model.loading import load_tokenizer
 
     tok = load_tokenizer(tiny_encoder)
-    sentences = [f"We must strike{' and bomb' * (k % 4)} them." for k in range(40)]  # one paragraph, 4-11 tokens each
+    sentences = [f"We must strike{' and bomb' * (k % 4)} them." for k in range(40)]  # one paragraph, 5-11 tokens each
     text = " ".join(sentences)
     chunks = chunk_text(text, tok, max_length=32)
     head, tail = special_tokens(tok)
@@ -47,6 +52,10 @@ def test_a_long_paragraph_is_cut_between_sentences(tiny_encoder):
     for c in chunks:  # each window is a run of whole sentences
         assert c.text.startswith("We must strike") and c.text.endswith("them.")
         assert " ".join(split_sentences(c.text)) == c.text
+    room = 32 - len(head) - len(tail)
+    for c, after in zip(chunks, chunks[1:]):  # packed greedily: the next sentence would not have fitted
+        first = split_sentences(after.text)[0]
+        assert len(c.input_ids) - len(head) - len(tail) + len(tok(first, add_special_tokens=False)["input_ids"]) > room
 
 
 def test_a_sentence_longer_than_a_window_is_cut_at_tokens(tiny_encoder):
@@ -59,7 +68,18 @@ def test_a_sentence_longer_than_a_window_is_cut_at_tokens(tiny_encoder):
     body = [t for c in chunks for t in c.input_ids[len(head): len(c.input_ids) - len(tail)]]
     assert body == tok(text, add_special_tokens=False)["input_ids"]
     assert chunks[0].text == "We must act."  # closed before the long sentence, not cut inside it
+    assert chunks[1].text.startswith("We must strike and bomb")
+    assert chunks[-1].text.endswith("them. We must act.")  # the final sentence joins the long one's tail
     assert all(len(c.input_ids) <= 32 for c in chunks)
+
+
+def test_sentence_cuts_follow_token_ends_when_tokens_carry_their_space():
+    from model.chunking import sentence_windows
+
+    para = "We act. We talk."
+    # SentencePiece-style offsets: "▁We" of the second sentence starts at the space before it
+    offsets = [(0, 2), (2, 6), (6, 7), (7, 10), (10, 15), (15, 16)]
+    assert sentence_windows(para, offsets, room=4) == [(0, 3), (3, 6)]
 
 
 def test_short_paragraphs_are_packed_whole(tiny_encoder):
