@@ -81,7 +81,7 @@ def sentence_windows(para: str, offsets: list[tuple[int, int]], room: int) -> li
     ends = list(accumulate((o[1] for o in offsets), max))
     cuts = sorted({bisect_right(ends, c) for c in sentence_starts(para)} - {0, n})
     spans, start, end = [], 0, 0
-    for s_start, s_end in zip([0] + cuts, cuts + [n]):
+    for s_end in cuts + [n]:  # each sentence ends where the next begins
         if s_end - start > room and end > start:  # this sentence does not fit: close the window before it
             spans.append((start, end))
             start = end
