@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.bench_score import RESULTS, cpu_info
+from eval.bench_score import RESULTS, _subset, cpu_info
 
 
 def _timed(cmd: list[str]) -> float:
@@ -36,11 +36,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     src = tmp / "in.jsonl"
-    with open(args.corpus, encoding="utf-8") as f, open(src, "w", encoding="utf-8") as g:
-        for i, line in enumerate(f):
-            if i >= args.n:
-                break
-            g.write(line)
+    _subset(args.corpus, args.n, src)
     base = [sys.executable, "-m", "cli", "score", str(src), "--model", args.model, "-q"]
     runs = {"local engine (2 torch threads)": _timed(base + ["-o", str(tmp / "local.jsonl")])}
     for workers in (1, 2):

@@ -156,7 +156,7 @@ class ShardScorer:
                          self.scorer, summary, self.columns, drop_fields=self.o.drop_fields,
                          # a CPU actor is scheduled for one core, which its encoder uses: no tokenizing
                          # thread beside it (pipeline.prefetch_helps); a GPU actor keeps one
-                         prefetch=None if self.scorer.device.type != "cpu" else False)
+                         prefetch=self.scorer.device.type != "cpu")
         finally:
             sink.close()
         if self.o.shard_format == "parquet":
