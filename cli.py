@@ -54,6 +54,8 @@ def data_stats(corpus: Optional[str] = typer.Option(None, help="corpus JSONL the
     t.add_row("double-coded articles", str(stats["double_coded_articles"]))
     for k, v in stats["alpha"].items():
         t.add_row(f"  Krippendorff's alpha, {k}", f"{v:.3f}")
+    for k, v in stats["paragraph_alpha"].items():
+        t.add_row(f"  paragraphs (round 5), alpha, {k}", f"{v:.3f}")
     t.add_row("labels not matching the corpus", str(stats["unmatched_labels"]))
     Console().print(t)
 

@@ -34,3 +34,56 @@ def test_baselines_fit_on_the_articles_the_model_trained_on():
     assert [r["id"] for r in articles_model_trained_on(data, None)] == [1]  # a record older than train-only rounds
     assert [r["id"] for r in articles_model_trained_on(data, {"arguments": {"exclude_pools": ""}})] == [1, 2]
     assert [r["id"] for r in articles_model_trained_on(data, {"arguments": {"exclude_pools": "stratified"}})] == [2]
+
+
+def test_paragraph_round_takes_directional_training_articles_without_paragraph_codes():
+    from training.annotation.paragraph_round import select_articles
+
+    articles = [{"id": "a", "split": "train", "stance": 2}, {"id": "b", "split": "train", "stance": 0},
+                {"id": "c", "split": "dev", "stance": -1}, {"id": "d", "split": "train", "stance": -1},
+                {"id": "e", "split": "train", "stance": 1}]
+    frame = {"a": {"paragraphs_coded": ""}, "b": {"paragraphs_coded": ""}, "c": {"paragraphs_coded": ""},
+             "d": {"paragraphs_coded": "0 3 5"}, "e": {"paragraphs_coded": " "}}
+    assert [a["id"] for a in select_articles(articles, frame)] == ["a", "e"]
+
+
+def _write(path, rows):
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _code(i, k, **kw):
+    row = {"id": i, "paragraph": k, "fp_relevant": True, "stance": 0, "sovereignty": 0, "sovereignty_salience": 0,
+           "sovereignty_whose": None, "confidence": "high", "rationale": "reports only", "coder": "c1"}
+    return {**row, **kw}
+
+
+def test_paragraph_output_check_names_every_missing_extra_repeated_or_invalid_code(tmp_path):
+    from training.annotation.paragraph_round import check_batch_output
+
+    batch = _write(tmp_path / "q00.jsonl", [{"id": "a", "code_paragraphs": [0, 2]}, {"id": "b", "code_paragraphs": [1]}])
+    good = _write(tmp_path / "good.jsonl", [_code("a", 0), _code("a", 2, stance=-1), _code("b", 1)])
+    assert check_batch_output(batch, good) == []
+    bad = _write(tmp_path / "bad.jsonl", [_code("a", 0), _code("a", 0), _code("a", 1), _code("a", 2, stance=3),
+                                          _code("a", 2, rationale="")])
+    problems = check_batch_output(batch, bad)
+    assert any("coded twice" in p for p in problems)
+    assert any("('a', 1) is not a paragraph" in p for p in problems)
+    assert any("stance 3" in p for p in problems)
+    assert any("rationale" in p for p in problems)
+    assert problems[-1] == "missing: ('b', 1)"
+
+
+def test_paragraph_reliability_pairs_the_two_coders_paragraph_by_paragraph(tmp_path):
+    from training.annotation.reliability import paragraph_reliability
+
+    first = tmp_path / "raw" / "paragraphs"
+    (first / "double").mkdir(parents=True)
+    _write(first / "q00.jsonl", [_code("a", 0, stance=2), _code("a", 1), _code("b", 0, stance=-1), _code("c", 0)])
+    _write(first / "double" / "e00.jsonl", [_code("b", 0, stance=-1), _code("a", 1), _code("a", 0, stance=1)])
+    rel = paragraph_reliability(tmp_path)
+    assert rel["double_coded_paragraphs"] == 3 and rel["articles"] == 2
+    assert rel["stance_class"]["agreement"] == 1.0  # +2 and +1 are both hawkish
+    assert rel["stance_intensity"]["agreement"] == 2 / 3

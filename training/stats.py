@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from training.annotation.build_labels import stance_class
-from training.annotation.reliability import reliability
+from training.annotation.reliability import paragraph_reliability, reliability
 from training.data import ANNOTATIONS, SPLITS, SYNTHETIC, load_labelled
 
 
@@ -30,5 +30,7 @@ def data_stats(corpus: str | Path | None = None, annotations: str | Path = ANNOT
         "double_coded_articles": rel.get("double_coded_articles", 0),
         "adjudicated_articles": sum(bool(r.get("adjudicated")) for r in arts),
         "alpha": alpha,
+        "paragraph_alpha": {k: v["alpha"] for k, v in paragraph_reliability(annotations).items()
+                            if isinstance(v, dict)},
         "unmatched_labels": data.report.unmatched,
     }

@@ -3,6 +3,7 @@
     python -m training.annotation.build_labels --corpus ../shared/corpora/allsides_foreign_policy.jsonl
 
 Reads  data/annotations/sample_frame.csv, raw/*.jsonl (first coders),
+       raw/paragraphs/*.jsonl (round 5: paragraph codes only),
        raw/double/*.jsonl (second coders), adjudication.jsonl
 Writes data/annotations/articles.jsonl and paragraphs.jsonl: one final label a
        line, keyed by corpus id (+ paragraph index) and the sha256 of the text,
@@ -80,6 +81,13 @@ def main() -> None:
                 first_articles[r["id"]] = r
             else:
                 paragraphs[(r["id"], int(r["paragraph"]))] = r
+    # round 5 (paragraph_round.py): paragraph codes only, for articles coded earlier
+    for path in sorted((root / "raw" / "paragraphs").glob("*.jsonl")):
+        for r in read_jsonl(path):
+            key = (r["id"], int(r["paragraph"]))
+            if key in paragraphs:
+                raise SystemExit(f"paragraph {key} has two first codes ({path.name} and an earlier file)")
+            paragraphs[key] = r
     second = {}
     for path in sorted((root / "raw" / "double").glob("*.jsonl")):
         second.update({r["id"]: r for r in read_jsonl(path) if r.get("paragraph") is None})

@@ -1,0 +1,124 @@
+"""Fifth round: paragraph codes for the directional training articles that have none.
+
+Only round-1 articles had their paragraphs coded. Rounds 2-4 (opinion pieces, the
+model screen, the active round) were coded at article level, although they hold
+most of the hawkish and dovish articles. The model's weak point is direction within
+a window of text (an op-ed that argues for force but also counsels care about an
+ally is read as dovish), and paragraph codes train the same head on single
+paragraphs, so this round codes paragraphs of those articles: train split only,
+article stance not neutral, the paragraphs chosen as in round 1 (first, last, and
+the middle ones with the most cues), SIX per article instead of four.
+
+Selection uses the articles' final codes and split, never a model's output, and
+only training articles are touched: dev and test stay exactly as they were.
+A random draw of the selected articles goes to a second, independent coder
+(paragraph agreement; the first coder's codes are the labels, as in round 1).
+
+    python -m training.annotation.paragraph_round --corpus CORPUS --batches /tmp/pbatches
+    python -m training.annotation.paragraph_round --check /tmp/pbatches/q00.jsonl OUTPUT
+
+writes data/annotations/paragraph_frame.csv (committed: ids, hashes, batches,
+paragraphs) and the coder batches (with text, outside the repository). Coders'
+output goes to data/annotations/raw/paragraphs/ (double: raw/paragraphs/double/);
+`check_batch_output` validates one coder's file against its batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+from pathlib import Path
+
+from model.text import split_paragraphs, text_sha256
+from training.annotation.build_labels import read_jsonl
+from training.annotation.label_import import validate
+from training.annotation.sample import _append, batch_item, paragraphs_to_code
+from training.data import read_corpus
+
+PARAGRAPHS_PER_ARTICLE = 6
+BATCH_SIZE = 28
+DOUBLE_CODED = 28
+SEED = 20261202
+PREFIX, DOUBLE_PREFIX = "q", "e"
+FRAME_COLUMNS = ["id", "sha256", "batch", "paragraphs_coded", "double_batch"]
+
+
+def select_articles(articles: list[dict], frame: dict[str, dict]) -> list[dict]:
+    """Training articles with a hawkish or dovish final code and no paragraph codes yet."""
+    return [a for a in articles if a["split"] == "train" and a["stance"] != 0
+            and not frame[a["id"]]["paragraphs_coded"].strip()]
+
+
+def check_batch_output(batch_path: str | Path, output_path: str | Path) -> list[str]:
+    """Problems in a coder's output: every listed paragraph of the batch exactly once,
+    each with valid codebook values, a rationale and a coder id."""
+    wanted = {(item["id"], k) for item in read_jsonl(Path(batch_path)) for k in item["code_paragraphs"]}
+    problems, seen = [], set()
+    for n, row in enumerate(read_jsonl(Path(output_path)), 1):
+        key = (row.get("id"), row.get("paragraph"))
+        if key not in wanted:
+            problems.append(f"line {n}: {key} is not a paragraph this batch asks for")
+            continue
+        if key in seen:
+            problems.append(f"line {n}: {key} coded twice")
+        seen.add(key)
+        try:
+            validate(row)
+        except ValueError as e:
+            problems.append(f"line {n}: {e}")
+        if not str(row.get("rationale") or "").strip() or not str(row.get("coder") or "").strip():
+            problems.append(f"line {n}: rationale and coder are required")
+    problems += [f"missing: {k}" for k in sorted(wanted - seen)]
+    return problems
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus")
+    ap.add_argument("--batches", help="folder for coder batch files (not committed)")
+    ap.add_argument("--root", default="data/annotations")
+    ap.add_argument("--check", nargs=2, metavar=("BATCH", "OUTPUT"), help="only validate one coder's output")
+    args = ap.parse_args()
+    if args.check:
+        problems = check_batch_output(*args.check)
+        print("\n".join(problems) or "ok")
+        raise SystemExit(1 if problems else 0)
+    if not (args.corpus and args.batches):
+        ap.error("--corpus and --batches are required to draw the round")
+    root = Path(args.root)
+    out_frame = root / "paragraph_frame.csv"
+    if out_frame.exists():
+        raise SystemExit(f"{out_frame} exists: this round is already drawn")
+    with open(root / "sample_frame.csv", newline="", encoding="utf-8") as f:
+        frame = {r["id"]: r for r in csv.DictReader(f)}
+    chosen = select_articles(read_jsonl(root / "articles.jsonl"), frame)
+    rng = random.Random(SEED)
+    rng.shuffle(chosen)  # batches mix pools and directions
+    double = {a["id"] for a in rng.sample(chosen, min(DOUBLE_CODED, len(chosen)))}
+    texts = read_corpus(args.corpus, {a["id"] for a in chosen})
+    batches = Path(args.batches)
+    batches.mkdir(parents=True, exist_ok=True)
+    if any(batches.glob("*.jsonl")):
+        raise SystemExit(f"{batches} already holds batch files; use an empty folder")
+    with open(out_frame, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(FRAME_COLUMNS)
+        for n, a in enumerate(chosen):
+            row = texts[a["id"]]
+            if text_sha256(row["text"]) != a["sha256"]:
+                raise SystemExit(f"corpus text of {a['id']} differs from the text that was coded")
+            coded = paragraphs_to_code(split_paragraphs(row["text"]), PARAGRAPHS_PER_ARTICLE)
+            batch = f"{PREFIX}{n // BATCH_SIZE:02d}"
+            second = f"{DOUBLE_PREFIX}00" if a["id"] in double else ""
+            w.writerow([a["id"], a["sha256"], batch, " ".join(map(str, coded)), second])
+            item = batch_item(row, coded)
+            _append(batches / f"{batch}.jsonl", item)
+            if second:
+                _append(batches / f"{second}.jsonl", item)
+    n_batches = (len(chosen) - 1) // BATCH_SIZE + 1
+    print(f"{len(chosen)} articles in {n_batches} batches, {len(double)} also in {DOUBLE_PREFIX}00 -> {batches}")
+
+
+if __name__ == "__main__":
+    main()
