@@ -60,8 +60,13 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
     for para, p_ids, offsets in zip(paragraphs, enc["input_ids"], enc["offset_mapping"]):
         if len(p_ids) > room:  # a paragraph too long for one window: cut it
             flush()
+            # a window's text runs from the end of the previous window's last token to the end of
+            # its own (running maximum of ends): the windows' texts partition the paragraph even
+            # where a tokenizer gives a token (0, 0) offsets
+            ends = list(accumulate((o[1] for o in offsets), max))
             for start, end in sentence_windows(para, offsets, room):
-                chunks.append(Chunk(head + p_ids[start:end] + tail, para[offsets[start][0]: offsets[end - 1][1]]))
+                text = para[ends[start - 1] if start else 0: ends[end - 1]].strip()
+                chunks.append(Chunk(head + p_ids[start:end] + tail, text))
             continue
         if len(ids) + len(p_ids) > room:
             flush()

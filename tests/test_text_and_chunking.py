@@ -102,3 +102,34 @@ def test_batch_width_is_rounded_up_and_padding_is_masked():
     assert capped.shape == (1, 250)
     with pytest.raises(ValueError, match="multiple"):
         pad_batch([[1]], multiple=0)
+
+
+class _OffsetTokenizer:
+    """Whitespace tokens; a token '<z>' gets (0, 0) offsets, as some tokenizers give
+    tokens that map to no characters."""
+
+    def __call__(self, texts, add_special_tokens=True, return_offsets_mapping=False):
+        single = isinstance(texts, str)
+        out = {"input_ids": [], "offset_mapping": []}
+        for text in [texts] if single else texts:
+            ids, offsets, pos = [], [], 0
+            for word in text.split():
+                pos = text.index(word, pos)
+                ids.append(5 + len(word))
+                offsets.append((0, 0) if word == "<z>" else (pos, pos + len(word)))
+                pos += len(word)
+            if add_special_tokens:
+                ids, offsets = [1] + ids + [2], [(0, 0)] + offsets + [(0, 0)]
+            out["input_ids"].append(ids)
+            out["offset_mapping"].append(offsets)
+        return {k: v[0] for k, v in out.items()} if single else out
+
+
+def test_window_texts_partition_a_paragraph_even_with_tokens_without_offsets():
+    # an eleven-token sentence cut at eight tokens: the second window starts with a token
+    # that has (0, 0) offsets, and its text must not reach back to the paragraph's start
+    para = "Alpha beta gamma delta epsilon zeta eta theta <z> iota kappa. Lambda mu."
+    chunks = chunk_text(para, _OffsetTokenizer(), max_length=2 + 8)
+    assert [len(c.input_ids) - 2 for c in chunks] == [8, 5]
+    assert [c.text for c in chunks] == ["Alpha beta gamma delta epsilon zeta eta theta", "<z> iota kappa. Lambda mu."]
+    assert " ".join(c.text for c in chunks) == para
