@@ -66,3 +66,9 @@ def _figures(a: list[dict], b: list[dict]) -> dict:
         "sovereignty_salience": pairwise(col(a, lambda r: r["sovereignty_salience"]),
                                          col(b, lambda r: r["sovereignty_salience"]), "ordinal", labels=[0, 1, 2]),
     }
+
+
+if __name__ == "__main__":  # python -m training.annotation.reliability: all figures as JSON
+    import json
+
+    print(json.dumps({"articles": reliability(), "round5_paragraphs": paragraph_reliability()}, indent=1))
