@@ -9,12 +9,18 @@ paragraphs, so this round codes paragraphs of those articles: train split only,
 article stance not neutral, the paragraphs chosen as in round 1 (first, last, and
 the middle ones with the most cues), SIX per article instead of four.
 
-Selection uses the articles' final codes and split, never a model's output, and
-only training articles are touched: dev and test stay exactly as they were.
+Selection uses the articles' final codes and split, never a model's output.
 A random draw of the selected articles goes to a second, independent coder
 (paragraph agreement; the first coder's codes are the labels, as in round 1).
 
+A second draw (`--splits dev,test --prefix r`) codes the same paragraphs of the dev
+and test articles of that kind. Training never reads dev or test paragraphs; they
+serve eval.evidence, which judges an evidence sentence only when it falls in a coded
+paragraph, and had very few such sentences to judge on opinion pieces.
+
     python -m training.annotation.paragraph_round --corpus CORPUS --batches /tmp/pbatches
+    python -m training.annotation.paragraph_round --corpus CORPUS --batches /tmp/rbatches \
+        --splits dev,test --prefix r --batch-size 21 --double 0
     python -m training.annotation.paragraph_round --check /tmp/pbatches/q00.jsonl OUTPUT
 
 writes data/annotations/paragraph_frame.csv (committed: ids, hashes, batches,
@@ -44,10 +50,12 @@ PREFIX, DOUBLE_PREFIX = "q", "e"
 FRAME_COLUMNS = ["id", "sha256", "batch", "paragraphs_coded", "double_batch"]
 
 
-def select_articles(articles: list[dict], frame: dict[str, dict]) -> list[dict]:
-    """Training articles with a hawkish or dovish final code and no paragraph codes yet."""
-    return [a for a in articles if a["split"] == "train" and a["stance"] != 0
-            and not frame[a["id"]]["paragraphs_coded"].strip()]
+def select_articles(articles: list[dict], frame: dict[str, dict], splits=("train",),
+                    drawn: set[str] = frozenset()) -> list[dict]:
+    """Articles of the given splits with a hawkish or dovish final code and no paragraph
+    codes yet (none from round 1, not drawn earlier in this round)."""
+    return [a for a in articles if a["split"] in splits and a["stance"] != 0
+            and not frame[a["id"]]["paragraphs_coded"].strip() and a["id"] not in drawn]
 
 
 def check_batch_output(batch_path: str | Path, output_path: str | Path) -> list[str]:
@@ -78,6 +86,10 @@ def main() -> None:
     ap.add_argument("--corpus")
     ap.add_argument("--batches", help="folder for coder batch files (not committed)")
     ap.add_argument("--root", default="data/annotations")
+    ap.add_argument("--splits", default="train", help="comma-separated splits to draw from")
+    ap.add_argument("--prefix", default=PREFIX, help="batch name prefix (a new one for each draw)")
+    ap.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    ap.add_argument("--double", type=int, default=DOUBLE_CODED, help="articles also given to a second coder")
     ap.add_argument("--check", nargs=2, metavar=("BATCH", "OUTPUT"), help="only validate one coder's output")
     args = ap.parse_args()
     if args.check:
@@ -88,36 +100,45 @@ def main() -> None:
         ap.error("--corpus and --batches are required to draw the round")
     root = Path(args.root)
     out_frame = root / "paragraph_frame.csv"
+    drawn: list[dict] = []
     if out_frame.exists():
-        raise SystemExit(f"{out_frame} exists: this round is already drawn")
+        with open(out_frame, newline="", encoding="utf-8") as f:
+            drawn = list(csv.DictReader(f))
+    if any(r["batch"].startswith(args.prefix) for r in drawn):
+        raise SystemExit(f"{out_frame} already has batches named {args.prefix}..: pick another --prefix")
     with open(root / "sample_frame.csv", newline="", encoding="utf-8") as f:
         frame = {r["id"]: r for r in csv.DictReader(f)}
-    chosen = select_articles(read_jsonl(root / "articles.jsonl"), frame)
+    chosen = select_articles(read_jsonl(root / "articles.jsonl"), frame, tuple(args.splits.split(",")),
+                             {r["id"] for r in drawn})
+    if not chosen:
+        raise SystemExit("no article left to draw from those splits")
     rng = random.Random(SEED)
     rng.shuffle(chosen)  # batches mix pools and directions
-    double = {a["id"] for a in rng.sample(chosen, min(DOUBLE_CODED, len(chosen)))}
+    double = {a["id"] for a in rng.sample(chosen, min(args.double, len(chosen)))}
     texts = read_corpus(args.corpus, {a["id"] for a in chosen})
     batches = Path(args.batches)
     batches.mkdir(parents=True, exist_ok=True)
     if any(batches.glob("*.jsonl")):
         raise SystemExit(f"{batches} already holds batch files; use an empty folder")
-    with open(out_frame, "w", newline="", encoding="utf-8") as f:
+    n_double_batches = len({r["double_batch"] for r in drawn if r["double_batch"]})  # e00 for the first draw
+    with open(out_frame, "a", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(FRAME_COLUMNS)
+        if not drawn:
+            w.writerow(FRAME_COLUMNS)
         for n, a in enumerate(chosen):
             row = texts[a["id"]]
             if text_sha256(row["text"]) != a["sha256"]:
                 raise SystemExit(f"corpus text of {a['id']} differs from the text that was coded")
             coded = paragraphs_to_code(split_paragraphs(row["text"]), PARAGRAPHS_PER_ARTICLE)
-            batch = f"{PREFIX}{n // BATCH_SIZE:02d}"
-            second = f"{DOUBLE_PREFIX}00" if a["id"] in double else ""
+            batch = f"{args.prefix}{n // args.batch_size:02d}"
+            second = f"{DOUBLE_PREFIX}{n_double_batches:02d}" if a["id"] in double else ""
             w.writerow([a["id"], a["sha256"], batch, " ".join(map(str, coded)), second])
             item = batch_item(row, coded)
             _append(batches / f"{batch}.jsonl", item)
             if second:
                 _append(batches / f"{second}.jsonl", item)
-    n_batches = (len(chosen) - 1) // BATCH_SIZE + 1
-    print(f"{len(chosen)} articles in {n_batches} batches, {len(double)} also in {DOUBLE_PREFIX}00 -> {batches}")
+    n_batches = (len(chosen) - 1) // args.batch_size + 1
+    print(f"{len(chosen)} articles in {n_batches} batches, {len(double)} also coded twice -> {batches}")
 
 
 if __name__ == "__main__":
