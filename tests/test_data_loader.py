@@ -83,3 +83,23 @@ def test_label_line_that_is_not_json(setup):
     (ann / "articles.jsonl").write_text(json.dumps(article("a", TEXT_A)) + "\n{oops\n")
     with pytest.raises(LabelFormatError, match="articles.jsonl:2: not valid JSON"):
         load_labelled(corpus, ann, synthetic=None)
+
+
+def test_exclude_pools_leaves_out_a_paragraph_only_rounds_labels(setup):
+    from training.arguments import TrainingArguments
+    from training.examples import codebook_examples
+
+    corpus, ann = setup
+    first, second = split_paragraphs(TEXT_A)
+    rows = [{"id": "a", "paragraph": 0, "sha256": text_sha256(first), "stance": -1, "sovereignty": 0,
+             "sovereignty_salience": 0},  # an older label, with no pool, comes first
+            {"id": "a", "paragraph": 1, "sha256": text_sha256(second), "stance": -1, "sovereignty": 0,
+             "sovereignty_salience": 0, "pool": "paragraph_round"}]
+    write_jsonl(ann / "paragraphs.jsonl", rows)
+
+    def paragraph_texts(exclude):
+        args = TrainingArguments(corpus=str(corpus), annotations=str(ann), use_synthetic=False, exclude_pools=exclude)
+        return [e["text"] for e in codebook_examples(args, args.schema())["train"] if e["kind"] == "paragraph"]
+
+    assert paragraph_texts("") == [first, second]
+    assert paragraph_texts("paragraph_round") == [first]

@@ -23,7 +23,8 @@ class TrainingArguments:
     use_paragraphs: bool = True
     use_synthetic: bool = True
     synthetic_files: str = "*.jsonl"  # which files of the synthetic folder to train on (a glob)
-    exclude_pools: str = ""  # comma-separated sampling rounds (pool names) left out of training, e.g. "active_directional"
+    exclude_pools: str = ""  # comma-separated sampling rounds (pool names) left out of training, e.g. "active_directional";
+    # "paragraph_round" leaves out round 5's paragraph labels
     train_file: str = ""
     dev_file: str = ""  # jsonl without a dev file: dev_fraction of train is held out
     test_file: str = ""

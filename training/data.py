@@ -183,7 +183,9 @@ def load_labelled(corpus: str | Path | None = None, annotations: str | Path = AN
         raise LabelJoinError(report.message() + ". Is --corpus the AllSides foreign-policy file the labels were made on?")
     split_of = {r["id"]: r["split"] for r in arts}
     articles = DatasetDict({s: Dataset.from_list([r for r in arts if r["split"] == s]) for s in SPLITS})
-    paragraphs = DatasetDict({s: Dataset.from_list([{**r, "split": split_of[r["id"]]} for r in paras
-                                                     if split_of.get(r["id"]) == s]) for s in SPLITS})
+    # every row gets a pool (None unless a paragraph-only round set one): from_list takes its
+    # columns from the first row, and exclude_pools filters on this one
+    paragraphs = DatasetDict({s: Dataset.from_list([{**r, "pool": r.get("pool"), "split": split_of[r["id"]]}
+                                                     for r in paras if split_of.get(r["id"]) == s]) for s in SPLITS})
     syn = Dataset.from_list(read_synthetic(synthetic)) if synthetic and Path(synthetic).is_dir() else Dataset.from_list([])
     return LabelledData(articles, paragraphs, syn, report)

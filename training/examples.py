@@ -38,7 +38,8 @@ def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, 
     articles = [r for r in data.articles["train"] if r.get("pool") not in excluded]
     train = _rows(articles, schema, "article", 1.0, "articles.jsonl")
     if args.use_paragraphs:
-        train += _rows(data.paragraphs["train"], schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
+        paragraphs = [r for r in data.paragraphs["train"] if r.get("pool") not in excluded]
+        train += _rows(paragraphs, schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
     if args.use_synthetic:
         synthetic = [r for r in data.synthetic if fnmatch(r["source_file"], args.synthetic_files)]
         train += _rows(synthetic, schema, "synthetic", args.synthetic_weight, "synthetic")

@@ -28,6 +28,9 @@ SPLIT_SHARES = (("train", 0.70), ("dev", 0.15), ("test", 0.15))
 SPLIT_SEED = 5175
 # Rounds picked by the model under study go to train only (see active_round.py).
 TRAIN_ONLY_POOLS = ("active_directional",)
+# Round 5 coded paragraphs only; its paragraph labels carry this pool, so that training's
+# exclude_pools can leave them out (older paragraph labels have no pool of their own).
+PARAGRAPH_ROUND = "paragraph_round"
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -87,7 +90,7 @@ def main() -> None:
             key = (r["id"], int(r["paragraph"]))
             if key in paragraphs:
                 raise SystemExit(f"paragraph {key} has two first codes ({path.name} and an earlier file)")
-            paragraphs[key] = r
+            paragraphs[key] = {**r, "pool": PARAGRAPH_ROUND}
     second = {}
     for path in sorted((root / "raw" / "double").glob("*.jsonl")):
         second.update({r["id"]: r for r in read_jsonl(path) if r.get("paragraph") is None})
@@ -126,7 +129,8 @@ def main() -> None:
             para = split_paragraphs(texts[i])[k]
             f.write(json.dumps({"id": i, "paragraph": k, "sha256": text_sha256(para),
                                 **{c: r[c] for c in CODE_FIELDS}, "confidence": r.get("confidence"),
-                                "rationale": r["rationale"], "coder": r["coder"]}, ensure_ascii=False) + "\n")
+                                "rationale": r["rationale"], "coder": r["coder"],
+                                **({"pool": r["pool"]} if r.get("pool") else {})}, ensure_ascii=False) + "\n")
     print(f"{len(final)} articles ({sum(v['adjudicated'] for v in final.values())} adjudicated), "
           f"{len(paragraphs)} paragraphs")
 
