@@ -116,8 +116,10 @@ def markdown(report: dict) -> str:
              "A hit: the evidence sentence lies in a paragraph the coders coded with the class the model "
              "predicts for the article. Chance: the hit rate of a sentence drawn at random from the same "
              "article's coded paragraphs. Coded paragraphs are a sample (the first and last, and the two "
-             "middle paragraphs with the most cues, of round-1 articles: docs/data.md), so only evidence "
-             "that falls in one is judged. The coders are language-model sessions.", "",
+             "middle paragraphs with the most cues, of round-1 articles; the first, the last and the four "
+             "middle ones with the most cues of the hawkish and dovish articles of later rounds: "
+             "docs/data.md), so only evidence that falls in one is judged. The coders are language-model "
+             "sessions.", "",
              "| dimension | articles with evidence | in a coded paragraph (judged) | hits | hit rate | chance |",
              "|---|---|---|---|---|---|"]
     for dim, r in report["dimensions"].items():
