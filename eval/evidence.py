@@ -80,6 +80,17 @@ def chance(dimension: str, predicted: str, article: dict) -> float | None:
     return hits / total if total else None
 
 
+def above_chance(hits: int, judged: int, chance_rate: float | None) -> float | None:
+    """One-sided binomial p of at least `hits` in `judged` at the mean chance rate: how
+    surprising the hit count would be from sentences drawn at random (an approximation,
+    since each article has its own chance rate)."""
+    if not judged or chance_rate is None:
+        return None
+    from scipy.stats import binomtest
+
+    return float(binomtest(hits, judged, chance_rate, alternative="greater").pvalue)
+
+
 def evaluate(model: str = "default", split: str = "dev", corpus: str | None = None) -> dict:
     from model import load_model
 
@@ -102,9 +113,10 @@ def evaluate(model: str = "default", split: str = "dev", corpus: str | None = No
                 judged += 1
                 hits += agree
                 chances.append(base)
+        base = sum(chances) / judged if judged else None
         per_dim[dim] = {"with_evidence": predicted, "judged": judged, "hits": hits,
-                        "hit_rate": hits / judged if judged else None,
-                        "chance": sum(chances) / judged if judged else None}
+                        "hit_rate": hits / judged if judged else None, "chance": base,
+                        "p_above_chance": above_chance(hits, judged, base)}
     return {"command": f"python -m eval.evidence --model {model} --split {split}", "model": scorer.model_id,
             "split": split, "articles_with_paragraph_codes": len(articles), "dimensions": per_dim}
 
@@ -120,14 +132,17 @@ def markdown(report: dict) -> str:
              "middle ones with the most cues of the hawkish and dovish articles of later rounds: "
              "docs/data.md), so only evidence that falls in one is judged. The coders are language-model "
              "sessions.", "",
-             "| dimension | articles with evidence | in a coded paragraph (judged) | hits | hit rate | chance |",
-             "|---|---|---|---|---|---|"]
+             "| dimension | articles with evidence | in a coded paragraph (judged) | hits | hit rate | chance "
+             "| p, hits above chance |",
+             "|---|---|---|---|---|---|---|"]
     for dim, r in report["dimensions"].items():
         rate = "-" if r["hit_rate"] is None else f"{r['hit_rate']:.2f}"
         base = "-" if r["chance"] is None else f"{r['chance']:.2f}"
-        lines.append(f"| {dim} | {r['with_evidence']} | {r['judged']} | {r['hits']} | {rate} | {base} |")
-    lines += ["", "Few articles are judged: read the hit rates as a check that evidence points at coded "
-              "passages more often than chance, not as a precise figure.", ""]
+        p = "-" if r.get("p_above_chance") is None else f"{r['p_above_chance']:.3f}"
+        lines.append(f"| {dim} | {r['with_evidence']} | {r['judged']} | {r['hits']} | {rate} | {base} | {p} |")
+    lines += ["", "p: one-sided binomial test of the hits against the mean chance rate (each article has "
+              "its own rate, so this is an approximation). Few articles are judged: read the hit rates as "
+              "a check that evidence points at coded passages more often than chance, not as a precise figure.", ""]
     return "\n".join(lines)
 
 

@@ -76,6 +76,26 @@ def test_paragraph_output_check_names_every_missing_extra_repeated_or_invalid_co
     assert problems[-1] == "missing: ('b', 1)"
 
 
+def test_paragraph_output_check_wants_every_field_typed_and_consistent(tmp_path):
+    from training.annotation.paragraph_round import check_batch_output
+
+    batch = _write(tmp_path / "q00.jsonl", [{"id": "a", "code_paragraphs": [0, 1, 2, 3, 4]}])
+    incomplete = _code("a", 1)
+    del incomplete["confidence"]
+    rows = [_code("a", 0, stance="2"),  # a string, not the number
+            incomplete,
+            _code("a", 2, sovereignty=1, sovereignty_salience=2),  # present but whose is null
+            _code("a", 3, fp_relevant="maybe"),
+            _code("a", True)]  # a boolean is not paragraph 1
+    problems = check_batch_output(batch, _write(tmp_path / "out.jsonl", rows))
+    assert any(p.startswith("line 1: stance '2'") for p in problems)
+    assert "line 2: confidence is missing" in problems
+    assert any(p.startswith("line 3: sovereignty_salience and sovereignty_whose") for p in problems)
+    assert any(p.startswith("line 4: fp_relevant 'maybe'") for p in problems)
+    assert any(p.startswith("line 5:") and "not a paragraph" in p for p in problems)
+    assert "missing: ('a', 4)" in problems
+
+
 def test_paragraph_reliability_pairs_the_two_coders_paragraph_by_paragraph(tmp_path):
     from training.annotation.reliability import paragraph_reliability
 

@@ -96,6 +96,8 @@ def test_exclude_pools_leaves_out_a_paragraph_only_rounds_labels(setup):
             {"id": "a", "paragraph": 1, "sha256": text_sha256(second), "stance": -1, "sovereignty": 0,
              "sovereignty_salience": 0, "pool": "paragraph_round"}]
     write_jsonl(ann / "paragraphs.jsonl", rows)
+    write_jsonl(ann / "articles.jsonl", [{**article("a", TEXT_A, "train", -1), "pool": "screen"},
+                                         article("b", TEXT_B, "dev", 0, 1, 2)])
 
     def paragraph_texts(exclude):
         args = TrainingArguments(corpus=str(corpus), annotations=str(ann), use_synthetic=False, exclude_pools=exclude)
@@ -103,3 +105,38 @@ def test_exclude_pools_leaves_out_a_paragraph_only_rounds_labels(setup):
 
     assert paragraph_texts("") == [first, second]
     assert paragraph_texts("paragraph_round") == [first]
+    assert paragraph_texts("screen") == []  # an excluded article takes its paragraphs with it, of any round
+
+
+def test_paragraph_labels_of_a_paragraph_only_round_carry_its_pool(tmp_path):
+    import json
+
+    from training.annotation.build_labels import PARAGRAPH_ROUND
+
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"id": "a", "text": TEXT_A}])
+    root = tmp_path / "ann"
+    (root / "raw" / "paragraphs").mkdir(parents=True)
+    (root / "sample_frame.csv").write_text(f"id,sha256,pool,batch,opinion_signal,paragraphs_coded,double_batch\n"
+                                           f"a,{text_sha256(TEXT_A)},screen,b00,0,0,\n")
+    code = {"fp_relevant": True, "stance": -1, "sovereignty": 0, "sovereignty_salience": 0,
+            "sovereignty_whose": None, "confidence": "high", "rationale": "r", "coder": "c"}
+    write_jsonl(root / "raw" / "b00.jsonl", [{"id": "a", "paragraph": None, **code}, {"id": "a", "paragraph": 0, **code}])
+    write_jsonl(root / "raw" / "paragraphs" / "q00.jsonl", [{"id": "a", "paragraph": 1, **code}])
+    _build_labels(corpus, root)
+    rows = [json.loads(line) for line in (root / "paragraphs.jsonl").read_text().splitlines()]
+    assert [(r["paragraph"], r.get("pool")) for r in rows] == [(0, None), (1, PARAGRAPH_ROUND)]
+    write_jsonl(root / "raw" / "paragraphs" / "q01.jsonl", [{"id": "a", "paragraph": 0, **code}])
+    with pytest.raises(SystemExit, match="two first codes"):  # a paragraph coded in round 1 and again
+        _build_labels(corpus, root)
+
+
+def _build_labels(corpus, root):
+    import sys
+
+    from training.annotation import build_labels
+
+    argv, sys.argv = sys.argv, ["build_labels", "--corpus", str(corpus), "--root", str(root)]
+    try:
+        build_labels.main()
+    finally:
+        sys.argv = argv

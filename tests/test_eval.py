@@ -171,3 +171,11 @@ def test_evidence_check_locates_sentences_and_computes_chance():
     # coded paragraphs hold 2 + 1 sentences; the hawkish paragraph holds 2 of them
     assert chance("stance", "hawkish", article) == 2 / 3
     assert chance("sovereignty", 1, article) == 1 / 3
+
+
+def test_evidence_p_value_is_the_binomial_tail_above_chance():
+    from eval.evidence import above_chance
+
+    assert above_chance(4, 4, 0.5) == 0.5 ** 4  # all four hit: probability 1/16 by chance
+    assert above_chance(0, 4, 0.5) == 1.0
+    assert above_chance(0, 0, None) is None

@@ -38,7 +38,9 @@ def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, 
     articles = [r for r in data.articles["train"] if r.get("pool") not in excluded]
     train = _rows(articles, schema, "article", 1.0, "articles.jsonl")
     if args.use_paragraphs:
-        paragraphs = [r for r in data.paragraphs["train"] if r.get("pool") not in excluded]
+        # a paragraph goes with its article's pool, and a paragraph-only round has its own
+        left_out = {r["id"] for r in data.articles["train"] if r.get("pool") in excluded}
+        paragraphs = [r for r in data.paragraphs["train"] if r.get("pool") not in excluded and r["id"] not in left_out]
         train += _rows(paragraphs, schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
     if args.use_synthetic:
         synthetic = [r for r in data.synthetic if fnmatch(r["source_file"], args.synthetic_files)]
