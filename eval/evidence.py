@@ -138,7 +138,8 @@ def markdown(report: dict) -> str:
     for dim, r in report["dimensions"].items():
         rate = "-" if r["hit_rate"] is None else f"{r['hit_rate']:.2f}"
         base = "-" if r["chance"] is None else f"{r['chance']:.2f}"
-        p = "-" if r.get("p_above_chance") is None else f"{r['p_above_chance']:.3f}"
+        p = r.get("p_above_chance")
+        p = "-" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
         lines.append(f"| {dim} | {r['with_evidence']} | {r['judged']} | {r['hits']} | {rate} | {base} | {p} |")
     lines += ["", "p: one-sided binomial test of the hits against the mean chance rate (each article has "
               "its own rate, so this is an approximation). Few articles are judged: read the hit rates as "
