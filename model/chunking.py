@@ -61,9 +61,8 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
         if len(p_ids) > room:  # a paragraph too long for one window: cut it
             flush()
             # a window's text runs from the end of the previous window's last token to the end of
-            # its own (running maximum of ends): the windows' texts partition the paragraph even
-            # where a tokenizer gives a token (0, 0) offsets
-            ends = list(accumulate((o[1] for o in offsets), max))
+            # its own: the windows' texts partition the paragraph
+            ends = token_ends(offsets)
             for start, end in sentence_windows(para, offsets, room):
                 text = para[ends[start - 1] if start else 0: ends[end - 1]].strip()
                 chunks.append(Chunk(head + p_ids[start:end] + tail, text))
@@ -76,14 +75,19 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
     return chunks
 
 
+def token_ends(offsets: list[tuple[int, int]]) -> list[int]:
+    """Each token's end character, as a running maximum: sorted, and never back at 0 where
+    a tokenizer gives a token (0, 0) offsets."""
+    return list(accumulate((o[1] for o in offsets), max))
+
+
 def sentence_windows(para: str, offsets: list[tuple[int, int]], room: int) -> list[tuple[int, int]]:
     """Token spans [start, end) covering a paragraph in windows of at most `room` tokens:
     whole sentences packed greedily; a sentence longer than `room` cut at token boundaries."""
     n = len(offsets)
     # a sentence starting at character c begins with the first token that ends past c: right
-    # for tokenizers whose tokens carry the space before them (SentencePiece) as for WordPiece;
-    # the running maximum keeps the ends sorted where a tokenizer gives (0, 0) offsets
-    ends = list(accumulate((o[1] for o in offsets), max))
+    # for tokenizers whose tokens carry the space before them (SentencePiece) as for WordPiece
+    ends = token_ends(offsets)
     cuts = sorted({bisect_right(ends, c) for c in sentence_starts(para)} - {0, n})
     spans, start, end = [], 0, 0
     for s_end in cuts + [n]:  # each sentence ends where the next begins
