@@ -40,6 +40,7 @@ from pathlib import Path
 
 from model.text import split_paragraphs, text_sha256
 from training.annotation.build_labels import read_jsonl
+from training.annotation.label_import import VALID, WHOSE
 from training.annotation.sample import _append, batch_item, paragraphs_to_code
 from training.data import read_corpus
 
@@ -59,9 +60,9 @@ def select_articles(articles: list[dict], frame: dict[str, dict], splits=("train
             and not frame[a["id"]]["paragraphs_coded"].strip() and a["id"] not in drawn]
 
 
-FIELDS = {"fp_relevant": (True, False), "stance": (-2, -1, 0, 1, 2), "sovereignty": (0, 1),
-          "sovereignty_salience": (0, 1, 2), "sovereignty_whose": (None, "own", "other", "supranational"),
-          "confidence": ("high", "medium", "low")}
+# the codebook's values (label_import, which hand codes go through too), plus fields coders always give
+FIELDS = {"fp_relevant": (True, False), **{k: tuple(sorted(v)) for k, v in VALID.items()},
+          "sovereignty_whose": (None, *sorted(WHOSE)), "confidence": ("high", "medium", "low")}
 
 
 def code_problems(row: dict) -> list[str]:
