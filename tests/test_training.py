@@ -203,3 +203,23 @@ def test_model_card_prints_the_recorded_commit_or_says_it_is_missing():
     assert "`aaaaaaaaaaaa`" in line and "uncommitted" in line and "`bbbbbbbbbbbbbbbb`" in line
     assert "clean tree" in _provenance({"code": {"commit": "a" * 40, "dirty": False}, "data_sha256": "b" * 64})
     assert "not recorded" in _provenance({})
+
+
+def test_balancing_paragraph_sides_scales_the_larger_side_only():
+    from model.schema import CODEBOOK_TASK
+    from training.examples import IGNORE, balance_sides
+
+    def ex(stance_level, sov=0):
+        return {"id": "x", "text": "t", "kind": "paragraph", "weight": 0.5,
+                "levels": {"stance": stance_level, "sovereignty": sov}}
+
+    # level indices: 0-1 dovish, 2 neutral, 3-4 hawkish; four hawkish, two dovish, one neutral, one unlabelled
+    items = [ex(3), ex(4), ex(3), ex(4, 1), ex(0), ex(1), ex(2), ex(IGNORE)]
+    out = balance_sides(items, CODEBOOK_TASK)
+    hawkish = sum(e["weight"] for e in out[:4])
+    dovish = sum(e["weight"] for e in out[4:6])
+    assert abs(hawkish - dovish) < 1e-9 and abs(dovish - 1.0) < 1e-9
+    assert [e["weight"] for e in out[6:]] == [0.5, 0.5]  # neutral and unlabelled keep their weight
+    assert [e["weight"] for e in items] == [0.5] * 8  # the input is not changed
+    one_sided = [ex(3), ex(2)]
+    assert [e["weight"] for e in balance_sides(one_sided, CODEBOOK_TASK)] == [0.5, 0.5]

@@ -56,6 +56,8 @@ class TrainingArguments:
     level_loss_weight: float = 0.5  # within-class levels (e.g. -1 vs -2) next to the class loss
     direction_loss_weight: float = 0.0  # which side (hawkish vs dovish) on items coded with a side
     paragraph_weight: float = 0.5
+    balance_paragraph_sides: bool = False  # paragraphs that take a side: the larger side's weights scaled
+    # down so that both sides (e.g. hawkish and dovish) carry the same total weight
     synthetic_weight: float = 0.5
     class_weighting: str = "sqrt_inverse"  # or "none"
     train_max_chunks: int = 8  # windows of one article per step (a random run of them); scoring reads all

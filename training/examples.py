@@ -32,6 +32,28 @@ def _rows(rows, schema, kind, weight, where):
              "kind": kind, "weight": weight} for n, r in enumerate(rows)]
 
 
+def balance_sides(examples: list[dict], schema: TaskSchema) -> list[dict]:
+    """Examples with the weights of a signed dimension's larger side (hawkish, say) scaled
+    down so that both sides carry the same total weight. A paragraph set two-to-one on one
+    side teaches that side, not direction; neutral items and other dimensions keep theirs.
+    With several signed dimensions an item's factors multiply."""
+    out = [dict(e) for e in examples]
+    for dim in schema.dimensions:
+        if not dim.score_classes:
+            continue
+        side_of = {dim.classes.index(c): k for k, c in enumerate(dim.score_classes)}
+        sides = [side_of.get(dim.level_class[e["levels"][dim.name]]) if e["levels"][dim.name] != IGNORE else None
+                 for e in out]
+        totals = [sum(e["weight"] for e, s in zip(out, sides) if s == k) for k in (0, 1)]
+        if not all(totals):
+            continue  # one side absent: nothing to balance against
+        target = min(totals)
+        for e, s in zip(out, sides):
+            if s is not None:
+                e["weight"] *= target / totals[s]
+    return out
+
+
 def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, list[dict]]:
     data = load_labelled(args.corpus, args.annotations, args.synthetic if args.use_synthetic else None)
     excluded = pool_names(args.exclude_pools)
@@ -41,7 +63,8 @@ def codebook_examples(args: TrainingArguments, schema: TaskSchema) -> dict[str, 
         # a paragraph goes with its article's pool, and a paragraph-only round has its own
         left_out = {r["id"] for r in data.articles["train"] if r.get("pool") in excluded}
         paragraphs = [r for r in data.paragraphs["train"] if r.get("pool") not in excluded and r["id"] not in left_out]
-        train += _rows(paragraphs, schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
+        rows = _rows(paragraphs, schema, "paragraph", args.paragraph_weight, "paragraphs.jsonl")
+        train += balance_sides(rows, schema) if args.balance_paragraph_sides else rows
     if args.use_synthetic:
         synthetic = [r for r in data.synthetic if fnmatch(r["source_file"], args.synthetic_files)]
         train += _rows(synthetic, schema, "synthetic", args.synthetic_weight, "synthetic")
