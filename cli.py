@@ -152,6 +152,9 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           compile: bool = typer.Option(False, "--compile", help="torch.compile the encoder: about 1.45x its speed "
                                        "on an AMX CPU after a one-off ~30 s compilation; for runs of thousands "
                                        "of articles (docs/scaling.md)"),
+          evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="find each article's evidence "
+                                        "sentences; --no-evidence leaves those columns empty and runs faster "
+                                        "(by how much: eval/results/bench_score.md)"),
           paragraphs: Optional[str] = typer.Option(None, "--paragraphs", help="also write per-window scores to this file"),
           resume: bool = typer.Option(False, help="continue an interrupted run: skip rows already in OUTPUT"),
           limit: Optional[int] = typer.Option(None, help="score only the first N rows"),
@@ -187,7 +190,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                model=model, device=device,
                                dtype=dtype, batch_size=batch_size, compile=compile, text_field=text_field,
                                id_field=id_field,
-                               title_field=title_field, drop_fields=drop_fields, shard_format=shard_format)
+                               title_field=title_field, drop_fields=drop_fields, shard_format=shard_format,
+                               evidence=evidence)
         except (InputError, FileNotFoundError, ValueError, RuntimeError) as e:
             _fail(str(e))
         if not quiet:
@@ -200,7 +204,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
         scorer = load_model(model, device=device, dtype=dtype, batch_size=batch_size, compile=compile)
         summary = score_corpus(input, output, scorer, text_field=text_field, id_field=id_field,
                                title_field=title_field, resume=resume, limit=limit, drop_fields=drop_fields,
-                               paragraphs_path=paragraphs, progress=None if not quiet else False)
+                               paragraphs_path=paragraphs, progress=None if not quiet else False,
+                               evidence=evidence)
     except (InputError, FileNotFoundError, FileExistsError, ValueError, RuntimeError) as e:
         _fail(str(e))
     if not quiet:

@@ -9,7 +9,8 @@ Measures on the first N articles of the corpus, each phase in its own process,
   (b) encoder alone: pre-tokenized, length-sorted 256-token windows of every
       token, in the dtype `oped score` uses (the practical ceiling);
   (c) `oped score`, whole process: start-up, read, tokenize, encode, pool,
-      evidence, write.
+      evidence, write; for the first --model also with --no-evidence, which
+      shows what finding the evidence sentences costs.
 --repeats R runs (a), (b) and (c) R times in turn and keeps each phase's fastest
 round, so one slow spell of a shared machine does not decide a ratio.
 --rss-n adds one long `oped score` run (the corpus read again past its end) for
@@ -176,12 +177,12 @@ def score_process(src: Path, out: Path, model: str, *extra: str) -> tuple[float,
     return wall, rss, [json.loads(line) for line in open(out, encoding="utf-8")], proc.stderr
 
 
-def phase_score(corpus: str, n: int, model: str) -> dict:
-    """The whole `oped score` process on the first n rows."""
+def phase_score(corpus: str, n: int, model: str, *extra: str) -> dict:
+    """The whole `oped score` process on the first n rows (extra: more `oped score` options)."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
         _subset(corpus, n, src)
-        wall, rss, rows, _ = score_process(src, Path(tmp) / "out.jsonl", model)
+        wall, rss, rows, _ = score_process(src, Path(tmp) / "out.jsonl", model, *extra)
     tokens = sum(r["n_tokens"] or 0 for r in rows)
     return {"docs_per_s": len(rows) / wall, "tokens_per_s": tokens / wall, "tokens_read": tokens,
             "peak_rss_mb": rss, "seconds": wall, "rows": len(rows), "ok": sum(r["status"] == "ok" for r in rows)}
@@ -217,7 +218,7 @@ def main() -> None:
     # every phase once per round; each phase keeps its fastest round (as timeit does), all
     # rounds are recorded; a slow spell of a shared machine then rarely decides a ratio,
     # and the order rotates between rounds, so that no phase always runs first
-    rounds = {"baseline": [], **{m: {"encoder": [], "score": [], "startup": []} for m in models}}
+    rounds = {"baseline": [], **{m: {"encoder": [], "score": [], "startup": [], "no_evidence": []} for m in models}}
     order = ["baseline", *models]
     for r in range(args.repeats):
         for what in order[r % len(order):] + order[: r % len(order)]:
@@ -229,6 +230,8 @@ def main() -> None:
             rounds[what]["encoder"].append(enc)
             rounds[what]["score"].append(phase_score(args.corpus, args.n, what))
             rounds[what]["startup"].append(phase_score(args.corpus, 1, what))
+            if what == models[0]:
+                rounds[what]["no_evidence"].append(phase_score(args.corpus, args.n, what, "--no-evidence"))
     base, base_wall = min(rounds["baseline"], key=lambda r: r[1])
     result = {
         "command": command, "n_docs": n_docs, **cpu_info(), "matmul_peak_tflops": peak, "repeats": args.repeats,
@@ -254,8 +257,16 @@ def main() -> None:
         encoder = {"tokens_per_s": enc["tokens"] / enc["seconds"], "tokens_read": enc["tokens"], "dtype": enc["dtype"],
                    "windows": enc["windows"], "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds[model]["encoder"]),
                    "seconds": enc["seconds"], "seconds_all_rounds": [round(r["seconds"], 2) for r in rounds[model]["encoder"]]}
+        no_evidence = None
+        if rounds[model]["no_evidence"]:
+            no_evidence = dict(min(rounds[model]["no_evidence"], key=lambda r: r["seconds"]))
+            no_evidence["seconds_all_rounds"] = [round(r["seconds"], 2) for r in rounds[model]["no_evidence"]]
+            no_evidence["tokens_per_s_vs_encoder_alone"] = no_evidence["tokens_per_s"] / encoder["tokens_per_s"]
+            # the share of (c)'s time that finding evidence sentences takes
+            no_evidence["evidence_share_of_score_seconds"] = 1 - no_evidence["seconds"] / score["seconds"]
         result["models"][model] = {
             "layers": enc["layers"], "encoder_alone": encoder, "oped_score": score, "dev": dev_figures(model),
+            "oped_score_no_evidence": no_evidence,
             "arithmetic": {"encoder_gflops_per_token": flops / 1e9,
                            "encoder_alone_utilisation": encoder["tokens_per_s"] * flops / (peak * 1e12),
                            "oped_score_utilisation": score["tokens_per_s"] * flops / (peak * 1e12)},
@@ -300,6 +311,11 @@ def _markdown(r: dict) -> str:
             f"| (c) `oped score`, whole process | {name}, {m['layers']} layers | {s['docs_per_s']:.2f} | "
             f"{s['tokens_per_s']:,.0f} | {s['tokens_read']:,} | {s['peak_rss_mb']:,.0f} |",
         ]
+        ne = m.get("oped_score_no_evidence")
+        if ne:
+            lines.append(f"| (c) `oped score --no-evidence`, whole process | {name}, {m['layers']} layers | "
+                         f"{ne['docs_per_s']:.2f} | {ne['tokens_per_s']:,.0f} | {ne['tokens_read']:,} | "
+                         f"{ne['peak_rss_mb']:,.0f} |")
     if "long_run" in r:
         lr = r["long_run"]
         lines.append(f"| (c) `oped score`, {lr['n']:,} rows (memory run) | {lr['model']} | {lr['docs_per_s']:.2f} | "
@@ -319,6 +335,11 @@ def _markdown(r: dict) -> str:
             + (f"{q['score_without_startup_vs_encoder_alone']:.0%}" if q["score_without_startup_vs_encoder_alone"]
                else "n/a (the run was no longer than start-up)")
             + " (an estimate of the rate a long run approaches)",
+            *([f"- evidence: `--no-evidence` runs at {m['oped_score_no_evidence']['tokens_per_s_vs_encoder_alone']:.0%} "
+               f"of (b) and {m['oped_score_no_evidence']['docs_per_s'] / r['baseline']['docs_per_s']:.2f}x (a)'s "
+               f"docs/s; finding the evidence sentences takes "
+               f"{m['oped_score_no_evidence']['evidence_share_of_score_seconds']:.0%} of (c)'s time"]
+              if m.get("oped_score_no_evidence") else []),
             f"- arithmetic: {a['encoder_gflops_per_token'] * 1000:.1f} MFLOP per token at 256-token windows; (b) uses "
             f"{a['encoder_alone_utilisation']:.0%} and (c) {a['oped_score_utilisation']:.0%} of the measured matmul peak",
             "",

@@ -114,8 +114,10 @@ def _groups(records, scorer, limit: int | None, skip: Counter, summary: Summary)
 def score_corpus(input_path: str, output_path: str | None, scorer, text_field: str = "text",
                  id_field: str = "id", title_field: str | None = None, resume: bool = False,
                  limit: int | None = None, drop_fields: bool = False, paragraphs_path: str | None = None,
-                 progress: bool | None = None) -> Summary:
-    """Score every row of INPUT into OUTPUT (stdout JSON lines when None); see `oped score --help`."""
+                 progress: bool | None = None, evidence: bool = True) -> Summary:
+    """Score every row of INPUT into OUTPUT (stdout JSON lines when None); see `oped score --help`.
+    evidence=False leaves the evidence columns empty and skips encoding the sentences of
+    each article's top window (what that saves: eval/results/bench_score.md)."""
     started = time.time()
     fmt = output_format(output_path)
     summary = Summary()
@@ -140,7 +142,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     bar = _progress(progress, input_path, limit)
     try:
         write_scores(records, sink, scorer, summary, columns, limit=limit, skip=skip, drop_fields=drop_fields,
-                     para_sink=para_sink, bar=bar)
+                     para_sink=para_sink, bar=bar, evidence=evidence)
     finally:
         sink.close()
         if para_sink:
@@ -156,7 +158,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
 
 def write_scores(records, sink, scorer, summary: Summary, columns: list[str], limit: int | None = None,
                  skip: Counter | None = None, drop_fields: bool = False, para_sink=None, bar=None,
-                 prefetch: bool | None = None) -> None:
+                 prefetch: bool | None = None, evidence: bool = True) -> None:
     """Score Records group by group into a sink; with prefetch the next group is cut into
     windows in a background thread while the current one encodes (None: where
     `prefetch_helps`)."""
@@ -172,7 +174,8 @@ def write_scores(records, sink, scorer, summary: Summary, columns: list[str], li
             if group is None:
                 break
             pending = fetch()
-            rows, para_rows = _score_group(group, scorer, columns, drop_fields, summary, para_sink is not None)
+            rows, para_rows = _score_group(group, scorer, columns, drop_fields, summary, para_sink is not None,
+                                           evidence)
             if para_sink and para_rows:  # before the main rows: a resume trims window rows past the last done row
                 para_sink.write(para_rows)
             sink.write(rows)
@@ -191,9 +194,9 @@ class _Done:
         return self.value
 
 
-def _score_group(group, scorer, columns, drop_fields, summary, want_chunks=False):
+def _score_group(group, scorer, columns, drop_fields, summary, want_chunks=False, evidence=True):
     docs = [p for _, p in group if p is not None]
-    scores = iter(scorer.score_prepared(docs, chunks=want_chunks)) if docs else iter(())
+    scores = iter(scorer.score_prepared(docs, evidence=evidence, chunks=want_chunks)) if docs else iter(())
     rows, para_rows = [], []
     for rec, prepared in group:
         if prepared is None:

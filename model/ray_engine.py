@@ -111,6 +111,7 @@ class ShardOptions:
     shard_format: str = "jsonl"
     threads: int = 0  # torch threads per actor (0: torch's default)
     compile: bool = False  # torch.compile the encoder, once per actor (Scorer.compile)
+    evidence: bool = True  # False: evidence columns left empty, their sentences not encoded
 
 
 class ShardScorer:
@@ -153,7 +154,7 @@ class ShardScorer:
         sink = JsonlSink(tmp)
         try:
             write_scores(shard_records(shard, self.o.text_field, self.o.id_field, self.o.title_field), sink,
-                         self.scorer, summary, self.columns, drop_fields=self.o.drop_fields,
+                         self.scorer, summary, self.columns, drop_fields=self.o.drop_fields, evidence=self.o.evidence,
                          # a CPU actor is scheduled for one core, which its encoder uses: no tokenizing
                          # thread beside it (pipeline.prefetch_helps); a GPU actor keeps one
                          prefetch=self.scorer.device.type != "cpu")

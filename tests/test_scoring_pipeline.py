@@ -187,6 +187,23 @@ def test_stdin_to_stdout(codebook_model):
     assert [json.loads(line)["id"] for line in res.stdout.splitlines()] == ["r0", "r1", "r2", "r3"]
 
 
+def test_no_evidence_empties_only_the_evidence_columns(codebook_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    outs = {}
+    for flag in ("--evidence", "--no-evidence"):
+        out = tmp_path / f"out{flag}.jsonl"
+        subprocess.run([sys.executable, "-m", "cli", "score", str(src), "-o", str(out), "--model", codebook_model,
+                        "--dtype", "fp32", "-q", flag], check=True, env=_env())
+        outs[flag] = read_jsonl(out)
+    evidence = ("evidence_stance", "evidence_sovereignty")
+    assert any(r[c] for r in outs["--evidence"] for c in evidence)  # the toy model finds some
+    for full, bare in zip(outs["--evidence"], outs["--no-evidence"]):
+        assert list(bare) == list(full)
+        assert all(bare[c] == "" for c in evidence)
+        assert {k: v for k, v in bare.items() if k not in evidence} == {k: v for k, v in full.items() if k not in evidence}
+
+
 def test_scores_identical_across_batch_sizes_in_the_pipeline(codebook_model, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS * 5))
