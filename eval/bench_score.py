@@ -228,10 +228,11 @@ def main() -> None:
                 continue
             enc, _ = _run_phase(["--phase", "encoder", "--corpus", args.corpus, "--n", str(args.n), "--model", what])
             rounds[what]["encoder"].append(enc)
-            rounds[what]["score"].append(phase_score(args.corpus, args.n, what))
+            # (c) and (c) without evidence swap places between rounds, so neither always runs second
+            with_and_without = [("score", ()), *([("no_evidence", ("--no-evidence",))] if what == models[0] else [])]
+            for key, extra in with_and_without[:: 1 if r % 2 == 0 else -1]:
+                rounds[what][key].append(phase_score(args.corpus, args.n, what, *extra))
             rounds[what]["startup"].append(phase_score(args.corpus, 1, what))
-            if what == models[0]:
-                rounds[what]["no_evidence"].append(phase_score(args.corpus, args.n, what, "--no-evidence"))
     base, base_wall = min(rounds["baseline"], key=lambda r: r[1])
     result = {
         "command": command, "n_docs": n_docs, **cpu_info(), "matmul_peak_tflops": peak, "repeats": args.repeats,
@@ -260,9 +261,10 @@ def main() -> None:
         no_evidence = None
         if rounds[model]["no_evidence"]:
             no_evidence = dict(min(rounds[model]["no_evidence"], key=lambda r: r["seconds"]))
+            no_evidence["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds[model]["no_evidence"])
             no_evidence["seconds_all_rounds"] = [round(r["seconds"], 2) for r in rounds[model]["no_evidence"]]
             no_evidence["tokens_per_s_vs_encoder_alone"] = no_evidence["tokens_per_s"] / encoder["tokens_per_s"]
-            # the share of (c)'s time that finding evidence sentences takes
+            # the share of (c)'s whole-process time (start-up included) that finding evidence takes
             no_evidence["evidence_share_of_score_seconds"] = 1 - no_evidence["seconds"] / score["seconds"]
         result["models"][model] = {
             "layers": enc["layers"], "encoder_alone": encoder, "oped_score": score, "dev": dev_figures(model),
@@ -338,7 +340,9 @@ def _markdown(r: dict) -> str:
             *([f"- evidence: `--no-evidence` runs at {m['oped_score_no_evidence']['tokens_per_s_vs_encoder_alone']:.0%} "
                f"of (b) and {m['oped_score_no_evidence']['docs_per_s'] / r['baseline']['docs_per_s']:.2f}x (a)'s "
                f"docs/s; finding the evidence sentences takes "
-               f"{m['oped_score_no_evidence']['evidence_share_of_score_seconds']:.0%} of (c)'s time"]
+               + (f"{m['oped_score_no_evidence']['evidence_share_of_score_seconds']:.0%} of (c)'s time"
+                  if m['oped_score_no_evidence']['evidence_share_of_score_seconds'] > 0
+                  else "no measurable share of (c)'s time (within the rounds' noise)")]
               if m.get("oped_score_no_evidence") else []),
             f"- arithmetic: {a['encoder_gflops_per_token'] * 1000:.1f} MFLOP per token at 256-token windows; (b) uses "
             f"{a['encoder_alone_utilisation']:.0%} and (c) {a['oped_score_utilisation']:.0%} of the measured matmul peak",

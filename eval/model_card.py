@@ -144,6 +144,8 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         *([f"- Loss: class NLL (class-weighted) + {args['level_loss_weight']} x level NLL"
            + (f" + {args['direction_loss_weight']} x side NLL (hawkish vs dovish, on items coded with a side)"
               if args.get("direction_loss_weight") else "") + "."]),
+        *(["- Paragraph weights balanced by side: the larger side's (hawkish or dovish) paragraph weights scaled "
+           "down to the smaller side's total (`balance_paragraph_sides`)."] if args.get("balance_paragraph_sides") else []),
         f"- Epochs run: {len(t['history'])} (best on dev: epoch {t['best_epoch']}); lr {args['learning_rate']}, "
         f"head lr {args['head_learning_rate']}, batch {args['batch_size']} windows, seed {args['seed']}.",
         f"- Training examples: {t['examples']['train']}; dev articles {sum(t['examples']['dev'].values())}, "

@@ -27,6 +27,7 @@ def test_set_overrides_are_typed():
     ("bogus = 1", "unknown config keys"),
     ("data = 'jsonl'", "needs train_file"),
     ("epochs = [", "not valid TOML"),
+    ("balance_paragraph_sides = true\nuse_paragraphs = false", "balance_paragraph_sides needs"),
     ("[task]\nname='x'\n[[task.dimensions]]\nname='s'\nlabel_field='y'\nlevels=[0,1]\nclasses=['a','b']\n"
      "level_class=[0,0]", "every class needs at least one level"),
 ])

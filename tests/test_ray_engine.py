@@ -74,3 +74,20 @@ def test_unsupported_files_and_a_changed_plan_are_refused(tmp_path):
     (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": HAWK + " more"}) + "\n")
     with pytest.raises(ValueError, match="different input or shard plan"):
         _check_plan(out, str(folder), plan_shards(str(folder)))
+
+
+def test_a_shard_scored_without_evidence_has_empty_evidence_columns(codebook_model, tmp_path):
+    from model.ray_engine import ShardScorer
+
+    src = _input(tmp_path)
+    shard = {"shard": 0, **plan_shards(str(src), shard_bytes=10**6)[0]}
+    outs = {}
+    for evidence in (True, False):
+        folder = tmp_path / f"evidence_{evidence}"
+        folder.mkdir()
+        actor = ShardScorer({"model": codebook_model, "dtype": "fp32", "out_dir": str(folder), "evidence": evidence})
+        assert actor.score_shard(shard).rows == 40
+        outs[evidence] = [json.loads(line) for line in open(folder / "part-00000.jsonl")]
+    assert any(r["evidence_stance"] for r in outs[True])
+    assert all(not r["evidence_stance"] and not r["evidence_sovereignty"] for r in outs[False])
+    assert [r["p_hawkish"] for r in outs[False]] == [r["p_hawkish"] for r in outs[True]]

@@ -204,6 +204,25 @@ def test_no_evidence_empties_only_the_evidence_columns(codebook_model, tmp_path)
         assert {k: v for k, v in bare.items() if k not in evidence} == {k: v for k, v in full.items() if k not in evidence}
 
 
+def test_no_evidence_never_encodes_evidence_sentences(scorer, monkeypatch):
+    from model.pipeline import Summary, write_scores
+    from model.readers import Record
+
+    class Rows(list):
+        def write(self, rows):
+            self.extend(rows)
+
+    def refuse(*_):
+        raise AssertionError("evidence sentences were encoded")
+
+    monkeypatch.setattr(scorer, "_evidence", refuse)
+    rows = Rows()
+    records = [Record(id=f"r{i}", text=t, fields={}, row=i) for i, t in enumerate([HAWK, DOVE, NEUTRAL])]
+    write_scores(records, rows, scorer, Summary(), scorer.output_columns(), evidence=False)
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    assert all(r["evidence_stance"] == r["evidence_sovereignty"] == "" for r in rows)
+
+
 def test_scores_identical_across_batch_sizes_in_the_pipeline(codebook_model, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS * 5))

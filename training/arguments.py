@@ -56,8 +56,8 @@ class TrainingArguments:
     level_loss_weight: float = 0.5  # within-class levels (e.g. -1 vs -2) next to the class loss
     direction_loss_weight: float = 0.0  # which side (hawkish vs dovish) on items coded with a side
     paragraph_weight: float = 0.5
-    balance_paragraph_sides: bool = False  # paragraphs that take a side: the larger side's weights scaled
-    # down so that both sides (e.g. hawkish and dovish) carry the same total weight
+    balance_paragraph_sides: bool = False  # paragraphs that take a side: the larger side's example weights
+    # scaled down so that both sides (e.g. hawkish and dovish) carry the same total (training.examples.balance_sides)
     synthetic_weight: float = 0.5
     class_weighting: str = "sqrt_inverse"  # or "none"
     train_max_chunks: int = 8  # windows of one article per step (a random run of them); scoring reads all
@@ -92,6 +92,8 @@ class TrainingArguments:
                      "synthetic_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
+        if self.balance_paragraph_sides and not (self.data == "codebook" and self.use_paragraphs):
+            raise ConfigError("balance_paragraph_sides needs data = 'codebook' and use_paragraphs = true")
         if not 0 < self.neutral_sample_rate <= 1:
             raise ConfigError("neutral_sample_rate must be in (0, 1]")
         if not 0 < self.learning_rate < 1:

@@ -34,9 +34,12 @@ def _rows(rows, schema, kind, weight, where):
 
 def balance_sides(examples: list[dict], schema: TaskSchema) -> list[dict]:
     """Examples with the weights of a signed dimension's larger side (hawkish, say) scaled
-    down so that both sides carry the same total weight. A paragraph set two-to-one on one
-    side teaches that side, not direction; neutral items and other dimensions keep theirs.
-    With several signed dimensions an item's factors multiply."""
+    down so that both sides carry the same total example weight. A paragraph set two-to-one
+    on one side teaches that side, not direction. Neutral and unlabelled items keep their
+    weight. An example's weight scales its loss on every dimension (its sovereignty code
+    too), and the class weights (class_weighting) still apply on top. With several signed
+    dimensions an item's factors multiply, and a later dimension's totals are taken after
+    the earlier ones' scaling."""
     out = [dict(e) for e in examples]
     for dim in schema.dimensions:
         if not dim.score_classes:
