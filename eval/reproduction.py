@@ -42,6 +42,16 @@ def between_models(a: list[dict], b: list[dict]) -> dict:
     return out
 
 
+def side_errors(rows: list[dict], preds: list[dict]) -> dict:
+    """Articles coded with a side that a model reads with the other side: the error that
+    matters most for hawkish-vs-dovish comparisons, counted in both directions."""
+    gold = ["hawkish" if r["stance"] > 0 else "dovish" if r["stance"] < 0 else None for r in rows]
+    pairs = list(zip(gold, (p["stance"] for p in preds)))
+    return {"with_a_side": sum(g is not None for g in gold),
+            "dovish_read_as_hawkish": sum(g == "dovish" and p == "hawkish" for g, p in pairs),
+            "hawkish_read_as_dovish": sum(g == "hawkish" and p == "dovish" for g, p in pairs)}
+
+
 def reproduction(reference: str, candidate: str, split: str = "dev", corpus: str | None = None) -> dict:
     from model import load_model
     from training.data import load_labelled
@@ -54,25 +64,33 @@ def reproduction(reference: str, candidate: str, split: str = "dev", corpus: str
     return {
         "command": f"python -m eval.reproduction {reference} {candidate} --split {split}",
         "split": split, "n": len(rows),
-        "models": {k: {"path": p, **_run_facts(scorers[k]), "metrics": codebook_metrics(rows, preds[k])}
+        "models": {k: {"path": p, **_run_facts(scorers[k]), "metrics": codebook_metrics(rows, preds[k]),
+                       "side_errors": side_errors(rows, preds[k])}
                    for k, p in (("reference", reference), ("candidate", candidate))},
         "candidate_minus_reference": paired_difference(rows, b, a),
         "between_models": between_models(a, b),
     }
 
 
+def _sides(e: dict | None) -> str:
+    if not e:
+        return "not recorded"
+    return f"{e['dovish_read_as_hawkish']} / {e['hawkish_read_as_dovish']} of {e['with_a_side']}"
+
+
 def markdown(report: dict) -> str:
     d, m = report["candidate_minus_reference"], report["between_models"]
     lines = [f"# Reproduction check on the {report['split']} split ({report['n']} articles)", "",
              f"Command: `{report['command']}`. Brackets: 95% bootstrap CIs (1,000 resamples of articles).", "",
-             "| model | path | code commit | data fingerprint | best epoch | stance macro-F1 | sovereignty F1 |",
-             "|---|---|---|---|---|---|---|"]
+             "| model | path | code commit | data fingerprint | best epoch | stance macro-F1 | sovereignty F1 "
+             "| read with the wrong side: dovish as hawkish / hawkish as dovish |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in report["models"].items():
         code = r.get("code") or {}
         commit = (code.get("commit") or "not recorded")[:12] + (" (dirty)" if code.get("dirty") else "")
         lines.append(f"| {name}: {r['model']} | `{r['path']}` | {commit} | {(r.get('data_sha256') or 'not recorded')[:16]} "
                      f"| {r['best_epoch']} | {fmt(r['metrics']['stance']['macro_f1'])} | "
-                     f"{fmt(r['metrics']['sovereignty']['f1'])} |")
+                     f"{fmt(r['metrics']['sovereignty']['f1'])} | {_sides(r.get('side_errors'))} |")
     lines += ["", f"Candidate minus reference, paired over the same articles: stance macro-F1 "
               f"{fmt_signed(d['stance_macro_f1'])}, sovereignty F1 {fmt_signed(d['sovereignty_f1'])}. An interval that spans 0: "
               "the two cannot be told apart on this split.", "",

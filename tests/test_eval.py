@@ -179,3 +179,11 @@ def test_evidence_p_value_is_the_binomial_tail_above_chance():
     assert above_chance(4, 4, 0.5) == 0.5 ** 4  # all four hit: probability 1/16 by chance
     assert above_chance(0, 4, 0.5) == 1.0
     assert above_chance(0, 0, None) is None
+
+
+def test_side_errors_count_each_direction_and_ignore_neutral_gold():
+    from eval.reproduction import side_errors
+
+    rows = [{"stance": 2}, {"stance": 1}, {"stance": -1}, {"stance": -2}, {"stance": 0}]
+    preds = [{"stance": s} for s in ("hawkish", "dovish", "hawkish", "neutral", "hawkish")]
+    assert side_errors(rows, preds) == {"with_a_side": 4, "dovish_read_as_hawkish": 1, "hawkish_read_as_dovish": 1}
