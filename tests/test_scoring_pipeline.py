@@ -212,8 +212,9 @@ def test_no_evidence_never_encodes_evidence_sentences(scorer, monkeypatch):
         def write(self, rows):
             self.extend(rows)
 
-    def refuse(*_):
-        raise AssertionError("evidence sentences were encoded")
+    def refuse(wanted, flat):
+        assert not wanted, "evidence sentences were asked for"
+        return []
 
     monkeypatch.setattr(scorer, "_evidence", refuse)
     rows = Rows()
