@@ -3,13 +3,13 @@
     python -m eval.bench_score --n 1000 --model default --model fast --rss-n 10000 --repeats 2
 
 Measures on the first N articles of the corpus, each phase in its own process,
-(b) and (c) once per --model (the first is the reference):
+(b) and (c) once per --model:
   (a) baseline: AutoModelForSequenceClassification on the same encoder, fp32,
       batch 8, truncation at 512 tokens, file order, whole process;
   (b) encoder alone: pre-tokenized, length-sorted 256-token windows of every
       token, in the dtype `oped score` uses (the practical ceiling);
   (c) `oped score`, whole process: start-up, read, tokenize, encode, pool,
-      evidence, write; for the first --model also with --no-evidence, which
+      evidence, write; for the last --model (the one --rss-n uses) also with --no-evidence, which
       shows what finding the evidence sentences costs.
 --repeats R runs (a), (b) and (c) R times in turn and keeps each phase's fastest
 round, so one slow spell of a shared machine does not decide a ratio.
@@ -192,8 +192,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="../shared/corpora/allsides_foreign_policy.jsonl")
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--model", action="append", help="model(s) to benchmark, repeatable; the first is the "
-                    "reference for the ratios (default: default)")
+    ap.add_argument("--model", action="append", help="model(s) to benchmark, repeatable (default: default); "
+                    "the last one also runs with --no-evidence, and makes the --rss-n run")
     ap.add_argument("--rss-n", type=int, default=0, help="also run `oped score` on this many rows (the corpus read "
                     "again past its end) with the last --model, for peak memory on a long run")
     ap.add_argument("--repeats", type=int, default=1, help="rounds of (a), (b) and (c); each phase reports its "
@@ -229,7 +229,7 @@ def main() -> None:
             enc, _ = _run_phase(["--phase", "encoder", "--corpus", args.corpus, "--n", str(args.n), "--model", what])
             rounds[what]["encoder"].append(enc)
             # (c) and (c) without evidence swap places between rounds, so neither always runs second
-            with_and_without = [("score", ()), *([("no_evidence", ("--no-evidence",))] if what == models[0] else [])]
+            with_and_without = [("score", ()), *([("no_evidence", ("--no-evidence",))] if what == models[-1] else [])]
             for key, extra in with_and_without[:: 1 if r % 2 == 0 else -1]:
                 rounds[what][key].append(phase_score(args.corpus, args.n, what, *extra))
             rounds[what]["startup"].append(phase_score(args.corpus, 1, what))
