@@ -140,7 +140,7 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           output: Optional[str] = typer.Option(None, "-o", "--output", help=".jsonl, .csv, .tsv or .parquet; "
                                                                              "stdout JSON lines when omitted"),
           model: str = typer.Option("default", help="'default' (bundled), 'fast' (bundled 3-layer student, "
-                                                       "about 1.7x the default's speed on a 2-core AMX CPU, similar "
+                                                       "about 1.7-1.8x the default's speed on a 2-core AMX CPU, similar "
                                                        "dev figures, weaker test stance: model/fast/README.md)"
                                                        ", or a model directory"),
           text_field: str = typer.Option("text", help="field holding the article text"),

@@ -187,3 +187,36 @@ def test_side_errors_count_each_direction_and_ignore_neutral_gold():
     rows = [{"stance": 2}, {"stance": 1}, {"stance": -1}, {"stance": -2}, {"stance": 0}]
     preds = [{"stance": s} for s in ("hawkish", "dovish", "hawkish", "neutral", "hawkish")]
     assert side_errors(rows, preds) == {"with_a_side": 4, "dovish_read_as_hawkish": 1, "hawkish_read_as_dovish": 1}
+
+
+def test_reproduction_report_shows_side_errors_or_says_they_are_missing():
+    from eval.reproduction import markdown
+
+    def model(side_errors):
+        return {"path": "p", "model": "m", "best_epoch": 1, "code": None, "data_sha256": None,
+                "metrics": {"stance": {"macro_f1": {"value": 0.5, "ci95": [0.4, 0.6]}},
+                            "sovereignty": {"f1": {"value": 0.5, "ci95": [0.4, 0.6]}}},
+                **({"side_errors": side_errors} if side_errors else {})}
+
+    diff = {"value": 0.0, "ci95": [-0.1, 0.1]}
+    report = {"split": "dev", "n": 3, "command": "c",
+              "models": {"reference": model(None),
+                         "candidate": model({"with_a_side": 2, "dovish_read_as_hawkish": 1, "hawkish_read_as_dovish": 0})},
+              "candidate_minus_reference": {"stance_macro_f1": diff, "sovereignty_f1": diff},
+              "between_models": {"stance_same": 1.0, "stance_kappa": 1.0, "sovereignty_same": 1.0, "sovereignty_kappa": 1.0}}
+    text = markdown(report)
+    assert "| not recorded |" in text and "| 1 / 0 of 2 |" in text
+
+
+def test_bench_report_shows_the_no_evidence_run_and_never_a_negative_share():
+    import copy
+    from pathlib import Path
+
+    from eval.bench_score import _markdown
+
+    result = json.loads((Path(__file__).resolve().parents[1] / "eval/results/bench_score.json").read_text())
+    text = _markdown(result)
+    assert "`oped score --no-evidence`, whole process" in text and "finding the evidence sentences takes" in text
+    noisy = copy.deepcopy(result)
+    noisy["models"]["default"]["oped_score_no_evidence"]["evidence_share_of_score_seconds"] = -0.02
+    assert "no measurable share" in _markdown(noisy) and "-2%" not in _markdown(noisy)

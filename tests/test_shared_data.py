@@ -74,3 +74,24 @@ def test_data_export_writes_a_gold_file(tmp_path):
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in open(out)]
     assert len(rows) >= 150 and all(r["text"] and r["stance"] in (-2, -1, 0, 1, 2) for r in rows)
+
+
+@needs_shared
+def test_balancing_paragraph_sides_reweights_only_sided_paragraphs():
+    from training.arguments import TrainingArguments
+    from training.examples import build_examples
+
+    def train(balance):
+        args = TrainingArguments(corpus=str(CORPUS), balance_paragraph_sides=balance)
+        return build_examples(args, args.schema())["train"]
+
+    plain, balanced = train(False), train(True)
+    assert [(e["id"], e["kind"]) for e in plain] == [(e["id"], e["kind"]) for e in balanced]
+    changed = {e["kind"] for e, f in zip(plain, balanced) if e["weight"] != f["weight"]}
+    assert changed == {"paragraph"}  # articles and synthetic texts keep their weights
+    side = {0: "dovish", 1: "dovish", 3: "hawkish", 4: "hawkish"}  # stance level index -> side
+    totals = {"dovish": 0.0, "hawkish": 0.0}
+    for e in balanced:
+        if e["kind"] == "paragraph" and e["levels"]["stance"] in side:
+            totals[side[e["levels"]["stance"]]] += e["weight"]
+    assert abs(totals["dovish"] - totals["hawkish"]) < 1e-6

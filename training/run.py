@@ -12,6 +12,10 @@ from training.trainer import train
 
 
 def train_and_report(args: TrainingArguments, log=print) -> dict:
+    if args.data == "codebook":
+        # imported before training, so that the card and its test figures come from the code the
+        # run records as its commit, even if the working tree changes while it trains
+        import eval.model_card  # noqa: F401
     record = train(args, log=log)
     out = Path(record["output_dir"])
     command = "oped " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "oped train"
