@@ -173,15 +173,27 @@ class ShardScorer:
         return summary
 
 
-def _check_plan(out_dir: Path, input_path: str, shards: list[dict]) -> None:
+# the options that change what a row holds: a re-run with others would mix two kinds of rows
+_ROW_OPTIONS = ("model", "dtype", "evidence", "text_field", "id_field", "title_field", "drop_fields", "shard_format")
+
+
+def _check_plan(out_dir: Path, input_path: str, shards: list[dict], options: dict | None = None) -> None:
     """A re-run may only skip finished shards of the same plan: the same files, sizes,
-    modification times and shard boundaries. Anything else would mix two inputs."""
+    modification times and shard boundaries, and the same row options (model, precision,
+    evidence...). Anything else would mix two inputs, or two kinds of rows."""
     files = {str(f): [f.stat().st_size, f.stat().st_mtime_ns] for f in input_files(input_path)}
     plan = {"files": files, "shards": [[s["path"], s.get("start", s.get("group")), s.get("end")] for s in shards]}
+    if options is not None:
+        plan["options"] = {k: options.get(k) for k in _ROW_OPTIONS}
     path = out_dir / "_plan.json"
     if path.exists():
-        if json.loads(path.read_text()) != plan:
+        old = json.loads(path.read_text())
+        if {k: v for k, v in old.items() if k != "options"} != {k: v for k, v in plan.items() if k != "options"}:
             raise ValueError(f"{out_dir} holds shards of a different input or shard plan; use a new output folder")
+        if "options" in old and "options" in plan and old["options"] != plan["options"]:
+            changed = sorted(k for k in _ROW_OPTIONS if old["options"].get(k) != plan["options"].get(k))
+            raise ValueError(f"{out_dir} holds shards scored with other options ({', '.join(changed)}); "
+                             "re-run with the same ones, or use a new output folder")
     elif any(out_dir.glob("part-*")):
         raise ValueError(f"{out_dir} holds shards but no plan; use a new output folder")
     else:
@@ -206,8 +218,8 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
                            options.get("id_field", "id"))), None)  # a wrong --text-field fails here, before work
     shards = plan_shards(input_path, shard_bytes)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    _check_plan(Path(out_dir), input_path, shards)
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
+    _check_plan(Path(out_dir), input_path, shards, opts.__dict__)
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
                  **({} if address else {"num_cpus": max(num_workers, 1)}))

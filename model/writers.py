@@ -120,6 +120,23 @@ def repair_and_count(path: Path, fmt: str) -> Counter:
     return done
 
 
+def recorded_models(path: Path, fmt: str) -> set[str]:
+    """The `model` values of the rows a (repaired) output holds: a resumed run must not
+    mix models or precisions in one file."""
+    if not path.exists() or not path.stat().st_size:
+        return set()
+    if fmt in ("csv", "tsv"):
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = csv.reader(f, delimiter="," if fmt == "csv" else "\t")
+            header = next(rows, [])
+            if "model" not in header:
+                return set()
+            k = header.index("model")
+            return {r[k] for r in rows if len(r) > k and r[k]}
+    with open(path, encoding="utf-8") as f:
+        return {str(m) for m in (json.loads(line).get("model") for line in f if line.strip()) if m}
+
+
 def keep_rows_below(path: Path, n_rows: int) -> None:
     """Per-window output on resume: keep whole lines whose input row is below n_rows
     (the rows the main output already holds); drop a torn tail and anything later."""

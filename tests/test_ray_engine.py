@@ -76,6 +76,23 @@ def test_unsupported_files_and_a_changed_plan_are_refused(tmp_path):
         _check_plan(out, str(folder), plan_shards(str(folder)))
 
 
+def test_a_rerun_with_other_row_options_is_refused(tmp_path):
+    from model.ray_engine import ShardOptions, _check_plan
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": HAWK}) + "\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    shards = plan_shards(str(folder))
+    _check_plan(out, str(folder), shards, ShardOptions().__dict__)
+    _check_plan(out, str(folder), shards, ShardOptions(batch_size=8).__dict__)  # speed only: allowed
+    with pytest.raises(ValueError, match="other options \\(evidence\\)"):
+        _check_plan(out, str(folder), shards, ShardOptions(evidence=False).__dict__)
+    with pytest.raises(ValueError, match="dtype, model"):
+        _check_plan(out, str(folder), shards, ShardOptions(model="fast", dtype="fp32").__dict__)
+
+
 def test_a_shard_scored_without_evidence_has_empty_evidence_columns(codebook_model, tmp_path):
     from model.ray_engine import ShardScorer
 

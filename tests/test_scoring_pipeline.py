@@ -152,6 +152,25 @@ def test_resume_after_a_torn_write_gives_the_uninterrupted_output(scorer, tmp_pa
     assert got == want
 
 
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.csv", "out.parquet"])
+def test_resume_refuses_an_output_scored_by_another_model(scorer, tmp_path, monkeypatch, out_name):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    out = tmp_path / out_name
+    score_corpus(str(src), str(out), scorer, limit=2, progress=False)
+    if out_name.endswith(".parquet"):  # as a killed run leaves it: rows in the partial stream
+        pd.read_parquet(out).to_json(tmp_path / "out.parquet.partial.jsonl", orient="records", lines=True)
+        out.unlink()
+    monkeypatch.setattr(scorer, "model_id", "another-model@0000000000-float32")
+    with pytest.raises(ValueError, match="scored by .* not by this run"):
+        score_corpus(str(src), str(out), scorer, resume=True, progress=False)
+    monkeypatch.undo()
+    score_corpus(str(src), str(out), scorer, resume=True, progress=False)  # the same model resumes
+    rows = pd.read_parquet(out).to_dict("records") if out_name.endswith(".parquet") else (
+        read_jsonl(out) if out_name.endswith(".jsonl") else list(csv.DictReader(open(out, encoding="utf-8"))))
+    assert [str(r["id"]) for r in rows] == ["r0", "r1", "r2", "r3"]
+
+
 def test_killed_process_then_resume(codebook_model, tmp_path):
     """A real kill -9 of `oped score`, then --resume: same rows as one clean run."""
     src = tmp_path / "in.jsonl"
