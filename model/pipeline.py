@@ -15,10 +15,11 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from model.readers import Record, count_rows, read_records
-from model.writers import (finish, keep_rows_below, open_sink, output_format, recorded_models, repair_and_count,
-                           stream_path)
+from model.writers import (finish, keep_rows_below, open_sink, output_format, recorded_models, reopen_parquet,
+                           repair_and_count, stream_path)
 
 GROUP_WINDOWS = 256  # windows scored together: enough to sort by length, small enough for bounded memory
 _ENGLISH = set("the of and to a in is that for it on was with as by be are this from at have not".split())
@@ -125,12 +126,18 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     skip: Counter = Counter()
     if output_path and output_path != "-":
         target = stream_path(output_path)
+        if fmt == "parquet" and Path(output_path).exists() and not target.exists():
+            # a finished Parquet file: never overwritten; a resume continues from its rows
+            if not resume:
+                raise FileExistsError(f"{output_path} exists; use --resume to continue it, or choose another -o")
+            reopen_parquet(output_path)
         if resume:
             skip = repair_and_count(target, fmt)
             others = recorded_models(target, fmt) - {scorer.model_id}
             if others:
                 raise ValueError(f"{target} holds rows scored by {', '.join(sorted(others))}, not by this run's "
-                                 f"{scorer.model_id}: resume with the same --model and --dtype, or write to a new -o")
+                                 f"{scorer.model_id}: resume with that model and precision (--model, --dtype "
+                                 "bf16|fp32), or write to a new -o")
         elif target.exists() and target.stat().st_size:
             raise FileExistsError(f"{target} exists; use --resume to continue it, or choose another -o")
     if paragraphs_path:

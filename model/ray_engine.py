@@ -190,10 +190,17 @@ def _check_plan(out_dir: Path, input_path: str, shards: list[dict], options: dic
         old = json.loads(path.read_text())
         if {k: v for k, v in old.items() if k != "options"} != {k: v for k, v in plan.items() if k != "options"}:
             raise ValueError(f"{out_dir} holds shards of a different input or shard plan; use a new output folder")
-        if "options" in old and "options" in plan and old["options"] != plan["options"]:
-            changed = sorted(k for k in _ROW_OPTIONS if old["options"].get(k) != plan["options"].get(k))
-            raise ValueError(f"{out_dir} holds shards scored with other options ({', '.join(changed)}); "
-                             "re-run with the same ones, or use a new output folder")
+        if "options" in plan and not any(out_dir.glob("part-*")):
+            path.write_text(json.dumps(plan) + "\n")  # nothing scored yet: this run's options stand
+        elif "options" in old and "options" in plan:
+            # the values as given (--model as typed, --dtype auto as such); a key an older plan
+            # lacks counts as its default
+            defaults = ShardOptions().__dict__
+            changed = sorted(k for k in _ROW_OPTIONS
+                             if old["options"].get(k, defaults[k]) != plan["options"].get(k, defaults[k]))
+            if changed:
+                raise ValueError(f"{out_dir} holds shards scored with other options ({', '.join(changed)}); "
+                                 "re-run with the same ones, or use a new output folder")
     elif any(out_dir.glob("part-*")):
         raise ValueError(f"{out_dir} holds shards but no plan; use a new output folder")
     else:

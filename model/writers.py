@@ -181,6 +181,17 @@ def open_sink(path: str | None):
     return JsonlSink(stream_path(path) if path and path != "-" else None)
 
 
+def reopen_parquet(path: str) -> None:
+    """A finished Parquet output back into its partial stream, so that a resume appends to
+    its rows; the Parquet file stays until the run completes and rewrites it."""
+    import pandas as pd
+
+    part = stream_path(path)
+    tmp = part.with_name(part.name + ".tmp")
+    pd.read_parquet(path).to_json(tmp, orient="records", lines=True, force_ascii=False)
+    os.replace(tmp, part)  # whole or absent: a kill here leaves the finished file as it was
+
+
 def finish(path: str | None) -> None:
     """Parquet: turn the completed partial stream into the final file."""
     if not path or output_format(path) != "parquet":

@@ -85,7 +85,9 @@ def test_a_rerun_with_other_row_options_is_refused(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     shards = plan_shards(str(folder))
-    _check_plan(out, str(folder), shards, ShardOptions().__dict__)
+    _check_plan(out, str(folder), shards, ShardOptions(model="defualt").__dict__)  # a typo; nothing scored
+    _check_plan(out, str(folder), shards, ShardOptions().__dict__)  # so the corrected re-run is accepted
+    (out / "part-00000.jsonl").write_text("")  # from now on a shard is done
     _check_plan(out, str(folder), shards, ShardOptions(batch_size=8).__dict__)  # speed only: allowed
     with pytest.raises(ValueError, match="other options \\(evidence\\)"):
         _check_plan(out, str(folder), shards, ShardOptions(evidence=False).__dict__)

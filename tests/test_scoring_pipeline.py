@@ -171,6 +171,20 @@ def test_resume_refuses_an_output_scored_by_another_model(scorer, tmp_path, monk
     assert [str(r["id"]) for r in rows] == ["r0", "r1", "r2", "r3"]
 
 
+def test_a_finished_parquet_output_is_never_overwritten_and_resumes(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    out = tmp_path / "out.parquet"
+    score_corpus(str(src), str(out), scorer, limit=2, progress=False)
+    with pytest.raises(FileExistsError, match="exists"):
+        score_corpus(str(src), str(out), scorer, progress=False)
+    assert list(pd.read_parquet(out)["id"]) == ["r0", "r1"]
+    summary = score_corpus(str(src), str(out), scorer, resume=True, progress=False)
+    assert summary.skipped == 2 and summary.ok == 2
+    assert list(pd.read_parquet(out)["id"]) == ["r0", "r1", "r2", "r3"]
+    assert not (tmp_path / "out.parquet.partial.jsonl").exists()
+
+
 def test_killed_process_then_resume(codebook_model, tmp_path):
     """A real kill -9 of `oped score`, then --resume: same rows as one clean run."""
     src = tmp_path / "in.jsonl"

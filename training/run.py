@@ -16,6 +16,7 @@ def train_and_report(args: TrainingArguments, log=print) -> dict:
         # imported before training, so that the card and its test figures come from the code the
         # run records as its commit, even if the working tree changes while it trains
         import eval.model_card  # noqa: F401
+        import training.annotation.build_labels  # noqa: F401  (model_card imports it lazily)
     record = train(args, log=log)
     out = Path(record["output_dir"])
     command = "oped " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "oped train"
