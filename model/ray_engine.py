@@ -127,7 +127,16 @@ class ShardScorer:
             torch.set_num_threads(self.o.threads)
         self.scorer = load_model(self.o.model, device=self.o.device, dtype=self.o.dtype, batch_size=self.o.batch_size,
                                  compile=self.o.compile)
+        self._check_finished_shards()
         self.columns = self.scorer.output_columns()
+
+    def _check_finished_shards(self) -> None:
+        """Shards an earlier run finished must hold this actor's model id (weights and the
+        precision it resolved to), which the plan's options alone cannot show."""
+        others = finished_model_ids(Path(self.o.out_dir), self.o.shard_format) - {self.scorer.model_id}
+        if others:
+            raise ValueError(f"{self.o.out_dir} holds shards scored by {', '.join(sorted(others))}, not by "
+                             f"{self.scorer.model_id}; re-run with that model and precision, or use a new folder")
 
     def __call__(self, batch: dict) -> dict:
         out = {"shard": [], "rows": [], "ok": [], "errors": [], "skipped": []}
@@ -175,6 +184,35 @@ class ShardScorer:
 
 # the options that change what a row holds: a re-run with others would mix two kinds of rows
 _ROW_OPTIONS = ("model", "dtype", "evidence", "text_field", "id_field", "title_field", "drop_fields", "shard_format")
+
+
+def finished_model_ids(out_dir: Path, shard_format: str) -> set[str]:
+    """The `model` values of the first finished shard (a run writes one model throughout)."""
+    done = sorted(out_dir.glob(f"part-*.{shard_format}"))
+    if not done:
+        return set()
+    if shard_format == "parquet":
+        import pandas as pd
+
+        frame = pd.read_parquet(done[0])
+        return set(frame["model"].dropna().astype(str)) if "model" in frame else set()
+    with open(done[0], encoding="utf-8") as f:
+        first = f.readline()
+    return {str(json.loads(first).get("model"))} if first.strip() else set()
+
+
+def _check_finished_weights(out_dir: Path, options: ShardOptions) -> None:
+    """Before any actor starts: finished shards must come from the same weights (the model
+    id without its precision, which only an actor knows once it has picked its device)."""
+    from model.config import ModelConfig
+    from model.loading import model_version, resolve_model_dir
+
+    path = resolve_model_dir(options.model)
+    weights = f"{ModelConfig.load(path).name}@{model_version(path)}"
+    others = {m for m in finished_model_ids(out_dir, options.shard_format) if m.rsplit("-", 1)[0] != weights}
+    if others:
+        raise ValueError(f"{out_dir} holds shards scored by {', '.join(sorted(others))}, not by {weights} "
+                         f"(--model {options.model}); re-run with that model, or use a new folder")
 
 
 def _check_plan(out_dir: Path, input_path: str, shards: list[dict], options: dict | None = None) -> None:
@@ -227,6 +265,7 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
     _check_plan(Path(out_dir), input_path, shards, opts.__dict__)
+    _check_finished_weights(Path(out_dir), opts)
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
                  **({} if address else {"num_cpus": max(num_workers, 1)}))

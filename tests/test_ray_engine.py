@@ -110,3 +110,29 @@ def test_a_shard_scored_without_evidence_has_empty_evidence_columns(codebook_mod
     assert any(r["evidence_stance"] for r in outs[True])
     assert all(not r["evidence_stance"] and not r["evidence_sovereignty"] for r in outs[False])
     assert [r["p_hawkish"] for r in outs[False]] == [r["p_hawkish"] for r in outs[True]]
+
+
+def test_an_actor_refuses_shards_that_another_model_finished(codebook_model, tmp_path):
+    from model.ray_engine import ShardScorer
+
+    out = tmp_path / "shards"
+    out.mkdir()
+    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "model": "another@0000000000-bfloat16"}) + "\n")
+    with pytest.raises(ValueError, match="scored by another@"):
+        ShardScorer({"model": codebook_model, "dtype": "fp32", "out_dir": str(out)})
+    same = ShardScorer({"model": codebook_model, "dtype": "fp32", "out_dir": str(tmp_path)})  # no shards yet
+    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "model": same.scorer.model_id}) + "\n")
+    ShardScorer({"model": codebook_model, "dtype": "fp32", "out_dir": str(out)})  # the same model continues
+
+
+def test_the_driver_refuses_shards_of_other_weights_before_any_actor_starts(codebook_model, tmp_path):
+    from model.ray_engine import ShardOptions, _check_finished_weights
+
+    out = tmp_path / "shards"
+    out.mkdir()
+    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "model": "another@0000000000-bfloat16"}) + "\n")
+    with pytest.raises(ValueError, match="scored by another@"):
+        _check_finished_weights(out, ShardOptions(model=codebook_model))
+    mine = load_model(codebook_model, dtype="fp32").model_id
+    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "model": mine.replace("float32", "bfloat16")}) + "\n")
+    _check_finished_weights(out, ShardOptions(model=codebook_model))  # same weights: the actors check precision
