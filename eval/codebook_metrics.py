@@ -29,6 +29,16 @@ def sovereignty_f1(y, p) -> float:
     return float(f1_score(y, p, zero_division=0))
 
 
+def side_errors(confusion: dict) -> dict:
+    """From a stance confusion (codebook_metrics): the articles coded with a side, and those a
+    model reads with the other side, counted in both directions: the error that matters most
+    for hawkish-vs-dovish comparisons."""
+    labels, m = confusion["labels"], confusion["rows_gold_cols_pred"]
+    dov, haw = labels.index("dovish"), labels.index("hawkish")
+    return {"with_a_side": sum(m[dov]) + sum(m[haw]), "dovish_read_as_hawkish": m[dov][haw],
+            "hawkish_read_as_dovish": m[haw][dov]}
+
+
 def codebook_metrics(gold: list[dict], pred: list[dict], n_boot: int = 1000) -> dict:
     if len(gold) != len(pred):
         raise ValueError("gold and predictions differ in length")

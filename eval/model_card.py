@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from eval.baselines.tfidf import TfidfBaseline
-from eval.codebook_metrics import codebook_metrics, fmt, fmt_signed, paired_difference
+from eval.codebook_metrics import codebook_metrics, fmt, fmt_signed, paired_difference, side_errors
 from model.loading import resolve_model_dir
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -79,14 +79,11 @@ def _paired_line(report: dict) -> str:
 def _direction_limit(report: dict, seed: dict | None) -> str:
     """The known-limits line on stance direction, from this model's own test confusion
     and (when ../shared is beside the checkout) its reading of the project's seed op-ed."""
-    labels = report["test"]["stance"]["confusion"]["labels"]
-    m = report["test"]["stance"]["confusion"]["rows_gold_cols_pred"]
-    dov, haw = labels.index("dovish"), labels.index("hawkish")
-    sided = sum(m[dov]) + sum(m[haw])
-    crossed = m[haw][dov] + m[dov][haw]
-    line = (f"- Direction: on the test split {m[haw][dov]} hawkish articles are read as dovish and {m[dov][haw]} "
-            f"dovish as hawkish ({crossed} of {sided} articles with a side); the rest of the errors are stance "
-            "missed or over-read (neutral vs. leaning). Both sides argue about the same few conflicts, so direction "
+    e = side_errors(report["test"]["stance"]["confusion"])
+    crossed = e["hawkish_read_as_dovish"] + e["dovish_read_as_hawkish"]
+    line = (f"- Direction: on the test split {e['hawkish_read_as_dovish']} hawkish articles are read as dovish and "
+            f"{e['dovish_read_as_hawkish']} dovish as hawkish ({crossed} of {e['with_a_side']} articles with a side); "
+            "the rest of the errors are stance missed or over-read (neutral vs. leaning). Both sides argue about the same few conflicts, so direction "
             "has to be learned within a debate from a few hundred directional examples.")
     if seed:
         line += (f" The project's seed op-ed (hawkish on Iran, with a central sovereignty frame) is "

@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from eval.codebook_metrics import codebook_metrics, fmt, fmt_signed, paired_difference
+from eval.codebook_metrics import codebook_metrics, fmt, fmt_signed, paired_difference, side_errors
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -42,16 +42,6 @@ def between_models(a: list[dict], b: list[dict]) -> dict:
     return out
 
 
-def side_errors(rows: list[dict], preds: list[dict]) -> dict:
-    """Articles coded with a side that a model reads with the other side: the error that
-    matters most for hawkish-vs-dovish comparisons, counted in both directions."""
-    gold = ["hawkish" if r["stance"] > 0 else "dovish" if r["stance"] < 0 else None for r in rows]
-    pairs = list(zip(gold, (p["stance"] for p in preds)))
-    return {"with_a_side": sum(g is not None for g in gold),
-            "dovish_read_as_hawkish": sum(g == "dovish" and p == "hawkish" for g, p in pairs),
-            "hawkish_read_as_dovish": sum(g == "hawkish" and p == "dovish" for g, p in pairs)}
-
-
 def reproduction(reference: str, candidate: str, split: str = "dev", corpus: str | None = None) -> dict:
     from model import load_model
     from training.data import load_labelled
@@ -64,12 +54,16 @@ def reproduction(reference: str, candidate: str, split: str = "dev", corpus: str
     return {
         "command": f"python -m eval.reproduction {reference} {candidate} --split {split}",
         "split": split, "n": len(rows),
-        "models": {k: {"path": p, **_run_facts(scorers[k]), "metrics": codebook_metrics(rows, preds[k]),
-                       "side_errors": side_errors(rows, preds[k])}
+        "models": {k: _model_report(p, scorers[k], codebook_metrics(rows, preds[k]))
                    for k, p in (("reference", reference), ("candidate", candidate))},
         "candidate_minus_reference": paired_difference(rows, b, a),
         "between_models": between_models(a, b),
     }
+
+
+def _model_report(path: str, scorer, metrics: dict) -> dict:
+    return {"path": path, **_run_facts(scorer), "metrics": metrics,
+            "side_errors": side_errors(metrics["stance"]["confusion"])}
 
 
 def _sides(e: dict | None) -> str:

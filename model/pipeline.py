@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.readers import Record, count_rows, read_records
-from model.writers import (finish, keep_rows_below, open_sink, output_format, recorded_models, reopen_parquet,
-                           repair_and_count, stream_path)
+from model.writers import (finish, keep_rows_below, open_sink, output_format, reopen_parquet, repair_and_count,
+                           stream_path)
 
 GROUP_WINDOWS = 256  # windows scored together: enough to sort by length, small enough for bounded memory
 _ENGLISH = set("the of and to a in is that for it on was with as by be are this from at have not".split())
@@ -132,8 +132,8 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
                 raise FileExistsError(f"{output_path} exists; use --resume to continue it, or choose another -o")
             reopen_parquet(output_path)
         if resume:
-            skip = repair_and_count(target, fmt)
-            others = recorded_models(target, fmt) - {scorer.model_id}
+            skip, models = repair_and_count(target, fmt)
+            others = models - {scorer.model_id}
             if others:
                 raise ValueError(f"{target} holds rows scored by {', '.join(sorted(others))}, not by this run's "
                                  f"{scorer.model_id}: resume with that model and precision (--model, --dtype "

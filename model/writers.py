@@ -100,11 +100,13 @@ def stream_path(path: str) -> Path:
     return Path(path + ".partial.jsonl") if output_format(path) == "parquet" else Path(path)
 
 
-def repair_and_count(path: Path, fmt: str) -> Counter:
-    """Drop a torn last row (left by a kill mid-write) and count finished rows per id."""
+def repair_and_count(path: Path, fmt: str) -> tuple[Counter, set[str]]:
+    """Drop a torn last row (left by a kill mid-write); count finished rows per id and
+    collect their `model` values (a resumed run must not mix models or precisions), in
+    one pass over the file."""
     done: Counter = Counter()
     if not path.exists():
-        return done
+        return done, set()
     if fmt in ("csv", "tsv"):
         return _repair_csv(path, "," if fmt == "csv" else "\t")
     with open(path, "rb+") as f:
@@ -112,29 +114,16 @@ def repair_and_count(path: Path, fmt: str) -> Counter:
         good = data.rfind(b"\n") + 1
         if good < len(data):
             f.truncate(good)
+    models: set[str] = set()
     for line in data[:good].split(b"\n")[:-1]:
         try:
-            done[str(json.loads(line)["id"])] += 1
+            row = json.loads(line)
+            done[str(row["id"])] += 1
         except (json.JSONDecodeError, KeyError, TypeError):
             raise ValueError(f"{path} holds a row that is not from oped score; refusing to resume into it") from None
-    return done
-
-
-def recorded_models(path: Path, fmt: str) -> set[str]:
-    """The `model` values of the rows a (repaired) output holds: a resumed run must not
-    mix models or precisions in one file."""
-    if not path.exists() or not path.stat().st_size:
-        return set()
-    if fmt in ("csv", "tsv"):
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = csv.reader(f, delimiter="," if fmt == "csv" else "\t")
-            header = next(rows, [])
-            if "model" not in header:
-                return set()
-            k = header.index("model")
-            return {r[k] for r in rows if len(r) > k and r[k]}
-    with open(path, encoding="utf-8") as f:
-        return {str(m) for m in (json.loads(line).get("model") for line in f if line.strip()) if m}
+        if row.get("model"):
+            models.add(str(row["model"]))
+    return done, models
 
 
 def keep_rows_below(path: Path, n_rows: int) -> None:
@@ -152,7 +141,7 @@ def keep_rows_below(path: Path, n_rows: int) -> None:
     path.write_bytes(b"".join(kept))
 
 
-def _repair_csv(path: Path, delimiter: str) -> Counter:
+def _repair_csv(path: Path, delimiter: str) -> tuple[Counter, set[str]]:
     done: Counter = Counter()
     data = path.read_bytes()
     # cut at the last newline in bytes, so a kill inside a multi-byte character cannot break decoding
@@ -160,7 +149,7 @@ def _repair_csv(path: Path, delimiter: str) -> Counter:
     rows = list(csv.reader(io.StringIO(data[:cut].decode("utf-8", "replace")), delimiter=delimiter))
     if not rows:
         path.write_bytes(b"")
-        return done
+        return done, set()
     header, body = rows[0], rows[1:]
     complete = [r for r in body if len(r) == len(header)]
     if cut < len(data) or len(complete) != len(body):  # torn: rewrite the complete rows only
@@ -171,7 +160,8 @@ def _repair_csv(path: Path, delimiter: str) -> Counter:
         path.write_text(buf.getvalue(), encoding="utf-8")
     for r in complete:
         done[r[0]] += 1
-    return done
+    k = header.index("model") if "model" in header else None
+    return done, ({r[k] for r in complete if r[k]} if k is not None else set())
 
 
 def open_sink(path: str | None):

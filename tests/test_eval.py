@@ -182,11 +182,13 @@ def test_evidence_p_value_is_the_binomial_tail_above_chance():
 
 
 def test_side_errors_count_each_direction_and_ignore_neutral_gold():
-    from eval.reproduction import side_errors
+    from eval.codebook_metrics import codebook_metrics, side_errors
 
-    rows = [{"stance": 2}, {"stance": 1}, {"stance": -1}, {"stance": -2}, {"stance": 0}]
-    preds = [{"stance": s} for s in ("hawkish", "dovish", "hawkish", "neutral", "hawkish")]
-    assert side_errors(rows, preds) == {"with_a_side": 4, "dovish_read_as_hawkish": 1, "hawkish_read_as_dovish": 1}
+    rows = [{"stance": s, "sovereignty": 0} for s in (2, 1, -1, -2, 0)]
+    preds = [{"stance": s, "sovereignty": 0, "p_sovereignty": 0.1}
+             for s in ("hawkish", "dovish", "hawkish", "neutral", "hawkish")]
+    confusion = codebook_metrics(rows, preds, n_boot=10)["stance"]["confusion"]
+    assert side_errors(confusion) == {"with_a_side": 4, "dovish_read_as_hawkish": 1, "hawkish_read_as_dovish": 1}
 
 
 def test_reproduction_report_shows_side_errors_or_says_they_are_missing():
