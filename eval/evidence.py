@@ -1,6 +1,6 @@
 """Does the evidence sentence point at a passage the coders coded the same way?
 
-    python -m eval.evidence [--model default] [--split dev]
+    python -m eval.evidence [--model default] [--split dev] [--compare]
 
 For the articles of a split that have paragraph codes (data/annotations/paragraphs.jsonl),
 the model scores the article; where it predicts a signal class
@@ -10,7 +10,9 @@ the predicted class. The chance line is the hit rate of a sentence drawn at rand
 the same article's coded paragraphs (every sentence equally likely): evidence is useful in
 so far as it beats that. Paragraph codes cover a sample of each article's paragraphs, so
 only evidence that falls in a coded paragraph is judged. The coders are model-based
-(docs/data.md). Writes eval/results/evidence_{split}.{json,md}.
+(docs/data.md). Writes eval/results/evidence_{split}.{json,md}, for the scorer's evidence
+method; --compare judges both methods (model.inference: in context, standalone) in one run,
+with how often they pick the same sentence, into eval/results/evidence_methods_{split}.{json,md}.
 """
 
 from __future__ import annotations
@@ -97,6 +99,36 @@ def evaluate(model: str = "default", split: str = "dev", corpus: str | None = No
     articles = coded_articles(split, corpus)
     scorer = load_model(model)
     rows = [r.values for r in scorer.score([a["text"] for a in articles])]
+    return {"command": f"python -m eval.evidence --model {model} --split {split}", "model": scorer.model_id,
+            "evidence_method": scorer.evidence_method, "split": split,
+            "articles_with_paragraph_codes": len(articles), "dimensions": judge(articles, rows)}
+
+
+def compare(model: str = "default", split: str = "dev", corpus: str | None = None) -> dict:
+    """Both evidence methods on the same articles and the same model (their scores are
+    identical: only the evidence sentence differs), and how often they agree."""
+    from model import load_model
+    from model.inference import EVIDENCE_METHODS
+
+    articles = coded_articles(split, corpus)
+    scorer = load_model(model)
+    rows = {}
+    for method in EVIDENCE_METHODS:
+        scorer.evidence_method = method
+        rows[method] = [r.values for r in scorer.score([a["text"] for a in articles])]
+    first, second = EVIDENCE_METHODS
+    same = {}
+    for dim in ("stance", "sovereignty"):
+        pairs = [(x[f"evidence_{dim}"], y[f"evidence_{dim}"]) for x, y in zip(rows[first], rows[second])
+                 if x[f"evidence_{dim}"] or y[f"evidence_{dim}"]]
+        same[dim] = {"articles_with_evidence": len(pairs), "same_sentence": sum(a == b for a, b in pairs)}
+    return {"command": f"python -m eval.evidence --model {model} --split {split} --compare",
+            "model": scorer.model_id, "split": split, "articles_with_paragraph_codes": len(articles),
+            "methods": {m: judge(articles, rows[m]) for m in EVIDENCE_METHODS}, "same_sentence": same}
+
+
+def judge(articles: list[dict], rows: list[dict]) -> dict:
+    """Per dimension: articles with evidence, judged ones, hits, hit rate, chance and p."""
     per_dim = {}
     for dim, signal in (("stance", ("hawkish", "dovish")), ("sovereignty", (1,))):
         predicted = judged = hits = 0
@@ -117,34 +149,60 @@ def evaluate(model: str = "default", split: str = "dev", corpus: str | None = No
         per_dim[dim] = {"with_evidence": predicted, "judged": judged, "hits": hits,
                         "hit_rate": hits / judged if judged else None, "chance": base,
                         "p_above_chance": above_chance(hits, judged, base)}
-    return {"command": f"python -m eval.evidence --model {model} --split {split}", "model": scorer.model_id,
-            "split": split, "articles_with_paragraph_codes": len(articles), "dimensions": per_dim}
+    return per_dim
 
 
-def markdown(report: dict) -> str:
-    lines = [f"# Evidence sentences against paragraph codes ({report['split']} split)", "",
-             f"Command: `{report['command']}`; model {report['model']}; "
-             f"{report['articles_with_paragraph_codes']} {report['split']} articles with paragraph codes.", "",
-             "A hit: the evidence sentence lies in a paragraph the coders coded with the class the model "
-             "predicts for the article. Chance: the hit rate of a sentence drawn at random from the same "
-             "article's coded paragraphs. Coded paragraphs are a sample (the first and last, and the two "
-             "middle paragraphs with the most cues, of round-1 articles; the first, the last and the four "
-             "middle ones with the most cues of the hawkish and dovish articles of later rounds: "
-             "docs/data.md), so only evidence that falls in one is judged. The coders are language-model "
-             "sessions.", "",
-             "| dimension | articles with evidence | in a coded paragraph (judged) | hits | hit rate | chance "
-             "| p, hits above chance |",
-             "|---|---|---|---|---|---|---|"]
-    for dim, r in report["dimensions"].items():
+ABOUT = ("A hit: the evidence sentence lies in a paragraph the coders coded with the class the model "
+         "predicts for the article. Chance: the hit rate of a sentence drawn at random from the same "
+         "article's coded paragraphs. Coded paragraphs are a sample (the first and last, and the two "
+         "middle paragraphs with the most cues, of round-1 articles; the first, the last and the four "
+         "middle ones with the most cues of the hawkish and dovish articles of later rounds: "
+         "docs/data.md), so only evidence that falls in one is judged. The coders are language-model "
+         "sessions.")
+NOTE = ("p: one-sided binomial test of the hits against the mean chance rate (each article has "
+         "its own rate, so this is an approximation). Few articles are judged: read the hit rates as "
+         "a check that evidence points at coded passages more often than chance, not as a precise figure.")
+
+
+def _table(rows: list[tuple[str, str, dict]]) -> list[str]:
+    """(method or "", dimension, judged figures) rows; a method column when any is named."""
+    named = any(m for m, _, _ in rows)
+    lines = [("| method " if named else "") + "| dimension | articles with evidence | in a coded paragraph (judged) "
+             "| hits | hit rate | chance | p, hits above chance |", "|---|" + "---|" * (6 + named)]
+    for method, dim, r in rows:
         rate = "-" if r["hit_rate"] is None else f"{r['hit_rate']:.2f}"
         base = "-" if r["chance"] is None else f"{r['chance']:.2f}"
         p = r.get("p_above_chance")
         p = "-" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
-        lines.append(f"| {dim} | {r['with_evidence']} | {r['judged']} | {r['hits']} | {rate} | {base} | {p} |")
-    lines += ["", "p: one-sided binomial test of the hits against the mean chance rate (each article has "
-              "its own rate, so this is an approximation). Few articles are judged: read the hit rates as "
-              "a check that evidence points at coded passages more often than chance, not as a precise figure.", ""]
-    return "\n".join(lines)
+        lines.append(("| " + method.replace("_", " ") + " " if named else "")
+                     + f"| {dim} | {r['with_evidence']} | {r['judged']} | {r['hits']} | {rate} | {base} | {p} |")
+    return lines
+
+
+def _head(report: dict, title: str) -> list[str]:
+    return [f"# {title} ({report['split']} split)", "", f"Command: `{report['command']}`; model {report['model']}; "
+            f"{report['articles_with_paragraph_codes']} {report['split']} articles with paragraph codes.", ""]
+
+
+def markdown(report: dict) -> str:
+    method = report.get("evidence_method", "standalone")
+    lines = _head(report, "Evidence sentences against paragraph codes")
+    lines += [f"Evidence method: {method.replace('_', ' ')} (model.inference).", "", ABOUT, ""]
+    return "\n".join(lines + _table([("", d, r) for d, r in report["dimensions"].items()]) + ["", NOTE, ""])
+
+
+def compare_markdown(report: dict) -> str:
+    lines = _head(report, "Evidence methods against paragraph codes")
+    lines += ["The same model and scores; only the evidence sentence differs. In context: the sentence whose "
+              "removal from the window's mean of token states lowers the class's probability most (one encoder "
+              "pass). Standalone: each sentence of the window encoded again alone, the one scored highest for "
+              "the class. The rule deciding between them: eval/results/evidence_methods.md.", "", ABOUT, ""]
+    table = _table([(m, d, per_dim[d]) for d in ("stance", "sovereignty") for m, per_dim in report["methods"].items()])
+    lines += table + ["", "| dimension | articles with evidence | the two methods pick the same sentence |",
+                      "|---|---|---|"]
+    for dim, r in report["same_sentence"].items():
+        lines.append(f"| {dim} | {r['articles_with_evidence']} | {r['same_sentence']} |")
+    return "\n".join(lines + ["", NOTE, ""])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,12 +210,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--split", default="dev", choices=["train", "dev", "test"])
     ap.add_argument("--corpus", default=None)
+    ap.add_argument("--compare", action="store_true", help="judge both evidence methods in one run")
     args = ap.parse_args(argv)
-    report = evaluate(args.model, args.split, args.corpus)
-    out = RESULTS / f"evidence_{args.split}"
+    if args.compare:
+        report, out, text = compare(args.model, args.split, args.corpus), f"evidence_methods_{args.split}", compare_markdown
+    else:
+        report, out, text = evaluate(args.model, args.split, args.corpus), f"evidence_{args.split}", markdown
+    out = RESULTS / out
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown(report))
-    print(markdown(report))
+    out.with_suffix(".md").write_text(text(report))
+    print(text(report))
 
 
 if __name__ == "__main__":

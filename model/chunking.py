@@ -6,13 +6,14 @@ fits. A paragraph longer than a window is cut into consecutive windows of whole
 sentences, so that windows (and the evidence sentences taken from them) start and
 end at sentence boundaries; only a sentence longer than a window is cut at token
 boundaries (and the window after it then starts mid-sentence). Every token of the
-text lands in exactly one window.
+text lands in exactly one window. Each window also records where its sentences lie
+among its tokens, so evidence can be read from the window's own encoding.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 
 import torch
@@ -24,6 +25,9 @@ from model.text import sentence_starts, split_paragraphs
 class Chunk:
     input_ids: list[int]  # with the tokenizer's special tokens
     text: str  # the text this window covers, for evidence
+    # (first token, end token, sentence): each sentence's token positions in input_ids, and
+    # the whole sentence as split_sentences cuts it (also where the window holds only part of it)
+    sentences: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
@@ -51,13 +55,17 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
     ids: list[int] = []
     texts: list[str] = []
 
+    sentences: list[tuple[int, int, str]] = []
+
     def flush():
         if ids:
-            chunks.append(Chunk(head + ids + tail, "\n\n".join(texts)))
+            chunks.append(Chunk(head + ids + tail, "\n\n".join(texts), list(sentences)))
         ids.clear()
         texts.clear()
+        sentences.clear()
 
     for para, p_ids, offsets in zip(paragraphs, enc["input_ids"], enc["offset_mapping"]):
+        spans = sentence_spans(para, offsets)
         if len(p_ids) > room:  # a paragraph too long for one window: cut it
             flush()
             # a window's text runs from the end of the previous window's last token to the end of
@@ -65,14 +73,35 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
             ends = token_ends(offsets)
             for start, end in sentence_windows(para, offsets, room):
                 text = para[ends[start - 1] if start else 0: ends[end - 1]].strip()
-                chunks.append(Chunk(head + p_ids[start:end] + tail, text))
+                inside = [(max(a, start) - start + len(head), min(b, end) - start + len(head), s)
+                          for a, b, s in spans if a < end and b > start]
+                chunks.append(Chunk(head + p_ids[start:end] + tail, text, inside))
             continue
         if len(ids) + len(p_ids) > room:
             flush()
+        at = len(head) + len(ids)
+        sentences.extend((a + at, b + at, s) for a, b, s in spans)
         ids.extend(p_ids)
         texts.append(para)
     flush()
     return chunks
+
+
+def sentence_spans(para: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """The paragraph's sentences (as split_sentences cuts them) with their token spans
+    [start, end); a sentence that got no token of its own is left out."""
+    starts = [0, *sentence_starts(para), len(para)]
+    cuts = _token_starts(para, offsets)
+    return [(a, b, text) for a, b, (c0, c1) in zip(cuts, cuts[1:], zip(starts, starts[1:]))
+            if b > a and (text := para[c0:c1].strip())]
+
+
+def _token_starts(para: str, offsets: list[tuple[int, int]]) -> list[int]:
+    """The token at which each sentence begins, then the number of tokens: a sentence starting
+    at character c begins with the first token that ends past c (right for tokenizers whose
+    tokens carry the space before them, as SentencePiece's do, as for WordPiece)."""
+    ends = token_ends(offsets)
+    return [0, *(min(bisect_right(ends, c), len(offsets)) for c in sentence_starts(para)), len(offsets)]
 
 
 def token_ends(offsets: list[tuple[int, int]]) -> list[int]:
@@ -85,10 +114,7 @@ def sentence_windows(para: str, offsets: list[tuple[int, int]], room: int) -> li
     """Token spans [start, end) covering a paragraph in windows of at most `room` tokens:
     whole sentences packed greedily; a sentence longer than `room` cut at token boundaries."""
     n = len(offsets)
-    # a sentence starting at character c begins with the first token that ends past c: right
-    # for tokenizers whose tokens carry the space before them (SentencePiece) as for WordPiece
-    ends = token_ends(offsets)
-    cuts = sorted({bisect_right(ends, c) for c in sentence_starts(para)} - {0, n})
+    cuts = sorted(set(_token_starts(para, offsets)) - {0, n})
     spans, start, end = [], 0, 0
     for s_end in cuts + [n]:  # each sentence ends where the next begins
         if s_end - start > room and end > start:  # this sentence does not fit: close the window before it

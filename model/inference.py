@@ -2,9 +2,12 @@
 
 Documents are cut into windows (model.chunking), the windows of many documents
 are sorted by length and encoded in batches (little padding), then each
-document's windows are pooled into article scores. Evidence is the sentence, in
-the window that most supports the predicted class, that the model scores
-highest for that class.
+document's windows are pooled into article scores. Evidence is a sentence of
+the window that most supports the predicted class: by default ("in_context") the
+sentence whose tokens, taken out of the window's mean, lower the window's
+probability of that class the most, read from the same encoder pass; or
+("standalone") the sentence the model scores highest for that class when each is
+encoded again on its own (eval/results/evidence_methods.md compares the two).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import torch
 
 from model.chunking import PAD_MULTIPLE, Chunk, chunk_text, pad_batch, special_tokens
 from model.config import ModelConfig
+from model.modeling import mean_pool
 from model.probabilities import class_probs, expected_value, level_within_class, signed_score
 from model.schema import Dimension
 from model.text import split_sentences
 
-MAX_EVIDENCE_SENTENCES = 40  # sentences scored in the top window; a cap on cost, not on text read
+MAX_EVIDENCE_SENTENCES = 40  # standalone evidence: sentences encoded again; a cap on cost, not on text read
+EVIDENCE_METHODS = ("in_context", "standalone")
 
 
 def cpu_supports_bf16() -> bool:
@@ -53,6 +58,18 @@ class Prepared:
 
 
 @dataclass
+class SentenceStates:
+    """Sums of token states (fp32) from one encoder pass, for in-context evidence: per window
+    over all its tokens (the numerator of its mean), and per sentence over the sentence's
+    tokens in that window. Window w's sentences are rows first[w]:first[w + 1]."""
+    window_sum: torch.Tensor  # [windows, hidden]
+    window_tokens: torch.Tensor  # [windows]
+    sentence_sum: torch.Tensor  # [sentences, hidden]
+    sentence_tokens: torch.Tensor  # [sentences]
+    first: list[int]
+
+
+@dataclass
 class DocumentScore:
     values: dict  # output columns, in order
     chunks: list[dict] = field(default_factory=list)  # per-window scores, for --paragraphs
@@ -80,7 +97,8 @@ class Scorer:
         self.pad_multiple = PAD_MULTIPLE  # few batch shapes: bounded memory on oneDNN CPUs (model.chunking)
         self._head_tokens = sum(len(x) for x in special_tokens(tokenizer))
         self.pad_id = tokenizer.pad_token_id or 0
-        self._compiled_encode = None  # net.encode through torch.compile, after compile()
+        self.evidence_method = "standalone"  # or "in_context" (model.inference's docstring)
+        self._compiled_encode = None  # net.encode_tokens through torch.compile, after compile()
         self._compiled_once = False  # its first call compiles; a failure there means no compiler
 
     def compile(self) -> None:
@@ -96,7 +114,7 @@ class Scorer:
         # the whole process: set only when compiling is asked for, and nothing else in a scoring
         # process compiles (set around each call instead, it ran slower in a trial).
         inductor.freezing = True
-        self._compiled_encode = torch.compile(self.net.encode, dynamic=True)
+        self._compiled_encode = torch.compile(self.net.encode_tokens, dynamic=True)
         self._compiled_once = False
 
     @property
@@ -124,51 +142,93 @@ class Scorer:
         return pad_batch(sequences, self.pad_id, self.pad_multiple, self.config.max_length)
 
     @torch.inference_mode()
-    def encode(self, sequences: list[list[int]]) -> torch.Tensor:
-        """Vectors for token sequences, batched in length order; returned in input order."""
-        if not sequences:
-            return torch.zeros(0, self.net.encoder.config.hidden_size)
+    def encode(self, sequences: list[list[int]], sentences: list[list[tuple]] | None = None):
+        """Vectors for token sequences, batched in length order; returned in input order.
+        Given each sequence's sentence spans (Chunk.sentences), also their SentenceStates."""
+        hidden_size = self.net.encoder.config.hidden_size
+        out = torch.empty(len(sequences), hidden_size)
+        states = None
+        if sentences is not None:
+            first = [0]
+            for spans in sentences:
+                first.append(first[-1] + len(spans))
+            states = SentenceStates(torch.zeros(len(sequences), hidden_size), torch.zeros(len(sequences)),
+                                    torch.zeros(first[-1], hidden_size), torch.zeros(first[-1]), first)
         order = (sorted(range(len(sequences)), key=lambda i: len(sequences[i])) if self.sort_by_length
                  else list(range(len(sequences))))
-        out = torch.empty(len(sequences), self.net.encoder.config.hidden_size)
         for start in range(0, len(order), self.batch_size):
             idx = order[start: start + self.batch_size]
             ids, mask = self.pad([sequences[i] for i in idx])
-            out[torch.tensor(idx)] = self._encode_batch(ids.to(self.device), mask.to(self.device)).float().cpu()
-        return out
+            mask = mask.to(self.device)
+            vectors, tokens = self._encode_batch(ids.to(self.device), mask)
+            out[torch.tensor(idx)] = vectors.cpu()
+            if states is not None:
+                self._sum_sentences(tokens, mask, idx, sentences, states)
+        return out if states is None else (out, states)
 
-    def _encode_batch(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _sum_sentences(tokens: torch.Tensor, mask: torch.Tensor, idx: list[int], sentences: list[list[tuple]],
+                       states: SentenceStates) -> None:
+        """Fill one batch's rows of SentenceStates: every token goes to its sentence's row, and
+        the special tokens and padding to a spare row that is dropped."""
+        hidden = tokens.float() * mask.unsqueeze(-1)
+        states.window_sum[torch.tensor(idx)] = hidden.sum(1).cpu()
+        states.window_tokens[torch.tensor(idx)] = mask.sum(1).float().cpu()
+        rows = [k for i in idx for k in range(states.first[i], states.first[i + 1])]
+        segment = torch.full(mask.shape, len(rows), dtype=torch.long)
+        k = 0
+        for r, i in enumerate(idx):
+            for a, b, _ in sentences[i]:
+                segment[r, a:b] = k
+                k += 1
+        segment = segment.view(-1).to(tokens.device)
+        sums = torch.zeros(len(rows) + 1, hidden.shape[-1], device=tokens.device)
+        sums.index_add_(0, segment, hidden.view(-1, hidden.shape[-1]))
+        counts = torch.bincount(segment, minlength=len(rows) + 1)
+        states.sentence_sum[rows] = sums[:-1].cpu()
+        states.sentence_tokens[rows] = counts[:-1].float().cpu()
+
+    def _encode_batch(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean-pooled vectors (fp32) and the token states of one padded batch."""
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.autocast):
-            if not self.compiled:
-                return self.net.encode(ids, mask)
-            try:
-                out = self._compiled_encode(ids, mask)
-            except Exception as e:
-                from torch._dynamo.exc import TorchDynamoException
+            tokens = self._encode_tokens(ids, mask)
+            return mean_pool(tokens, mask).float(), tokens
 
-                # a failure of the first (compiling) call, or of a later recompilation, is the
-                # compiler's (no C++ compiler, an unsupported op): the run goes on uncompiled;
-                # any other error is the model's and is raised as without --compile
-                if self._compiled_once and not isinstance(e, TorchDynamoException):
-                    raise
-                first = (str(e).splitlines() or [""])[0][:200]
-                print(f"warning: torch.compile failed ({e.__class__.__name__}: {first}); scoring without it",
-                      file=sys.stderr)
-                self._compiled_encode = None
-                return self.net.encode(ids, mask)
-            self._compiled_once = True
-            return out
+    def _encode_tokens(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if not self.compiled:
+            return self.net.encode_tokens(ids, mask)
+        try:
+            out = self._compiled_encode(ids, mask)
+        except Exception as e:
+            from torch._dynamo.exc import TorchDynamoException
+
+            # a failure of the first (compiling) call, or of a later recompilation, is the
+            # compiler's (no C++ compiler, an unsupported op): the run goes on uncompiled;
+            # any other error is the model's and is raised as without --compile
+            if self._compiled_once and not isinstance(e, TorchDynamoException):
+                raise
+            first = (str(e).splitlines() or [""])[0][:200]
+            print(f"warning: torch.compile failed ({e.__class__.__name__}: {first}); scoring without it",
+                  file=sys.stderr)
+            self._compiled_encode = None
+            return self.net.encode_tokens(ids, mask)
+        self._compiled_once = True
+        return out
 
     # -- scoring -------------------------------------------------------------
     def score(self, texts: list[str], evidence: bool = True) -> list[DocumentScore]:
         return self.score_prepared([self.prepare(t) for t in texts], evidence=evidence)
 
     @torch.inference_mode()
-    def pooled(self, docs: list[Prepared]) -> dict:
+    def pooled(self, docs: list[Prepared], states: list | None = None) -> dict:
         """Per dimension: article level probabilities [docs with text, levels], chunk
-        pooling weights and chunk level probabilities [all chunks, levels]."""
+        pooling weights and chunk level probabilities [all chunks, levels]. Given a list,
+        appends to it the windows' SentenceStates (for in-context evidence)."""
         flat = [c for d in docs for c in d.chunks]
-        vectors = self.encode([c.input_ids for c in flat])
+        vectors = self.encode([c.input_ids for c in flat], None if states is None else [c.sentences for c in flat])
+        if states is not None:
+            vectors, found = vectors
+            states.append(found)
         # documents without text have no windows: they get no row here
         local_index = torch.tensor([k for k, d in enumerate([d for d in docs if d.chunks]) for _ in d.chunks],
                                    dtype=torch.long)
@@ -187,7 +247,10 @@ class Scorer:
     def score_prepared(self, docs: list[Prepared], evidence: bool = True, chunks: bool = True) -> list[DocumentScore]:
         """Scores of prepared documents (None for a document without text). chunks=False
         skips the per-window rows, which only --paragraphs and the API need."""
-        per_dim = self.pooled(docs)
+        if self.evidence_method not in EVIDENCE_METHODS:
+            raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {self.evidence_method!r}")
+        in_context = [] if evidence and self.evidence_method == "in_context" else None
+        per_dim = self.pooled(docs, in_context)
         flat = [c for d in docs for c in d.chunks]
         scored = [i for i, d in enumerate(docs) if d.chunks]
         offsets = [0]
@@ -210,7 +273,8 @@ class Scorer:
                     support = class_probs(dim, chunk_levels[span])[:, klass] * weights[span]
                     wanted.append((i, dim, klass, offsets[i] + int(support.argmax())))
             values_of[i], chunk_rows_of[i] = values, chunk_rows
-        for (i, dim, _, _), sentence in zip(wanted, self._evidence(wanted, flat)):
+        states = in_context[0] if in_context else None
+        for (i, dim, _, _), sentence in zip(wanted, self._evidence(wanted, flat, states)):
             values_of[i][f"evidence_{dim.name}"] = sentence  # ...and its best sentence
         results: list[DocumentScore | None] = [None] * len(docs)
         for i in scored:
@@ -248,11 +312,35 @@ class Scorer:
     def _first_multiclass(self):
         return next((d for d in self.schema.dimensions if not d.positive_class), None)
 
-    def _evidence(self, wanted: list[tuple], flat: list[Chunk]) -> list[str]:
-        """For each (doc, dimension, class, window) the window's sentence the model scores
-        highest for that class; the sentences of all windows are encoded in one pass."""
+    def _evidence(self, wanted: list[tuple], flat: list[Chunk], states: SentenceStates | None) -> list[str]:
+        """For each (doc, dimension, class, window) the window's evidence sentence: in context
+        when the window's SentenceStates are given, else standalone."""
         if not wanted:
             return []
+        if states is not None:
+            return self._evidence_in_context(wanted, flat, states)
+        return self._evidence_standalone(wanted, flat)
+
+    def _evidence_in_context(self, wanted: list[tuple], flat: list[Chunk], states: SentenceStates) -> list[str]:
+        """The sentence whose removal from the window's mean of token states lowers the
+        window's probability of the class the most. The window's vector is that mean, so this
+        reads the window's own encoding (context included) and encodes nothing again."""
+        out = []
+        for _, dim, klass, w in wanted:
+            a, b = states.first[w], states.first[w + 1]
+            if a == b:  # no sentence got a token of its own: the window is the evidence
+                out.append(" ".join(flat[w].text.split()))
+                continue
+            rest = states.window_sum[w] - states.sentence_sum[a:b]
+            rest = rest / (states.window_tokens[w] - states.sentence_tokens[a:b]).unsqueeze(-1)
+            logits = self.net.heads[dim.name].chunk_logits(rest.to(self.device))
+            best = int(class_probs(dim, logits.softmax(-1))[:, klass].argmin())
+            out.append(" ".join(flat[w].sentences[best][2].split()))
+        return out
+
+    def _evidence_standalone(self, wanted: list[tuple], flat: list[Chunk]) -> list[str]:
+        """The window's sentence the model scores highest for the class when each sentence
+        is encoded on its own; the sentences of all windows are encoded in one pass."""
         head, tail = special_tokens(self.tokenizer)
         room = self.config.max_length - self._head_tokens
         sentences, spans = [], {}

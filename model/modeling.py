@@ -75,8 +75,11 @@ class OpedModel(nn.Module):
         self.heads = nn.ModuleDict({d.name: DimensionHead(d, hidden, dropout) for d in schema.dimensions})
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-        return mean_pool(out.last_hidden_state, attention_mask).float()
+        return mean_pool(self.encode_tokens(input_ids, attention_mask), attention_mask).float()
+
+    def encode_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The encoder's token states [batch, tokens, hidden], before pooling."""
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def forward(self, input_ids, attention_mask, doc_index, n_docs: int):
         """Article-level logits per dimension, and chunk weights per dimension."""

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from model import load_model
+from model.inference import EVIDENCE_METHODS
 from model.pipeline import score_corpus
 from model.readers import InputError
 from tests.conftest import DOVE, HAWK, NEUTRAL
@@ -245,16 +246,83 @@ def test_no_evidence_never_encodes_evidence_sentences(scorer, monkeypatch):
         def write(self, rows):
             self.extend(rows)
 
-    def refuse(wanted, flat):
+    def refuse(wanted, flat, states):
         assert not wanted, "evidence sentences were asked for"
         return []
 
+    def encode_without_sentences(sequences, sentences=None):
+        assert sentences is None, "sentence states were gathered"
+        return encode(sequences)
+
+    encode = scorer.encode
     monkeypatch.setattr(scorer, "_evidence", refuse)
-    rows = Rows()
-    records = [Record(id=f"r{i}", text=t, fields={}, row=i) for i, t in enumerate([HAWK, DOVE, NEUTRAL])]
-    write_scores(records, rows, scorer, Summary(), scorer.output_columns(), evidence=False)
-    assert [r["status"] for r in rows] == ["ok"] * 3
-    assert all(r["evidence_stance"] == r["evidence_sovereignty"] == "" for r in rows)
+    monkeypatch.setattr(scorer, "encode", encode_without_sentences)
+    for method in EVIDENCE_METHODS:
+        monkeypatch.setattr(scorer, "evidence_method", method)
+        rows = Rows()
+        records = [Record(id=f"r{i}", text=t, fields={}, row=i) for i, t in enumerate([HAWK, DOVE, NEUTRAL])]
+        write_scores(records, rows, scorer, Summary(), scorer.output_columns(), evidence=False)
+        assert [r["status"] for r in rows] == ["ok"] * 3
+        assert all(r["evidence_stance"] == r["evidence_sovereignty"] == "" for r in rows)
+
+
+LONG = "\n\n".join([HAWK, NEUTRAL, DOVE, HAWK + " " + NEUTRAL])
+
+
+def test_in_context_evidence_is_the_window_without_each_sentence(scorer):
+    """The states it reads are exact: the window's mean is its vector, and taking a sentence out
+    equals pooling the same encoding with that sentence's tokens masked out of the mean."""
+    import torch
+
+    from model.modeling import mean_pool
+
+    chunk = scorer.prepare(LONG).chunks[0]
+    assert len(chunk.sentences) >= 2
+    vectors, states = scorer.encode([chunk.input_ids], [chunk.sentences])
+    assert torch.allclose(states.window_sum[0] / states.window_tokens[0], vectors[0], atol=1e-5)
+    ids, mask = scorer.pad([chunk.input_ids])
+    with torch.inference_mode():
+        tokens = scorer.net.encode_tokens(ids, mask)
+        for k, (a, b, _) in enumerate(chunk.sentences):
+            keep = mask.clone()
+            keep[0, a:b] = 0
+            rest = (states.window_sum[0] - states.sentence_sum[k]) / (states.window_tokens[0] - states.sentence_tokens[k])
+            assert states.sentence_tokens[k] == b - a
+            assert torch.allclose(rest, mean_pool(tokens, keep)[0].float(), atol=1e-5)
+
+
+def test_in_context_evidence_encodes_once_and_names_a_sentence_of_the_text(scorer, monkeypatch):
+    from model.text import split_sentences
+
+    texts = [LONG, HAWK, DOVE + "\n\n" + NEUTRAL]
+    calls = []
+    encode_tokens = scorer._encode_tokens
+    monkeypatch.setattr(scorer, "_encode_tokens", lambda ids, mask: calls.append(ids.shape) or encode_tokens(ids, mask))
+    results = {}
+    for method in EVIDENCE_METHODS:
+        monkeypatch.setattr(scorer, "evidence_method", method)
+        calls.clear()
+        results[method] = [r.values for r in scorer.score(texts)]
+        results[method + "_calls"] = len(calls)
+    windows = sum(len(scorer.prepare(t).chunks) for t in texts)
+    assert results["in_context_calls"] == -(-windows // scorer.batch_size)  # the window batches, nothing more
+    assert results["standalone_calls"] > results["in_context_calls"]
+    named = 0
+    for text, a, b in zip(texts, results["in_context"], results["standalone"]):
+        evidence = ("evidence_stance", "evidence_sovereignty")
+        assert {k: v for k, v in a.items() if k not in evidence} == {k: v for k, v in b.items() if k not in evidence}
+        for column in evidence:  # evidence where and only where the other method names one, from the text
+            assert bool(a[column]) == bool(b[column])
+            if a[column]:
+                named += 1
+                assert a[column] in [" ".join(s.split()) for s in split_sentences(text)]
+    assert named  # the toy model names some evidence
+
+
+def test_an_unknown_evidence_method_is_an_error(scorer, monkeypatch):
+    monkeypatch.setattr(scorer, "evidence_method", "telepathy")
+    with pytest.raises(ValueError, match="evidence_method must be one of"):
+        scorer.score([HAWK])
 
 
 def test_scores_identical_across_batch_sizes_in_the_pipeline(codebook_model, tmp_path):

@@ -133,3 +133,35 @@ def test_window_texts_partition_a_paragraph_even_with_tokens_without_offsets():
     assert [len(c.input_ids) - 2 for c in chunks] == [8, 5]
     assert [c.text for c in chunks] == ["Alpha beta gamma delta epsilon zeta eta theta", "<z> iota kappa. Lambda mu."]
     assert " ".join(c.text for c in chunks) == para
+
+
+def test_windows_record_their_sentences_token_spans(tiny_encoder):
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    head, tail = special_tokens(tok)
+    packed = "We must strike. They refused talks!\n\nPeace is near. The team won."
+    long_para = " ".join(f"We must strike{' and bomb' * (k % 4)} them." for k in range(40))
+    for text, max_length in ((packed, 64), (long_para, 32)):
+        chunks = chunk_text(text, tok, max_length=max_length)
+        for c in chunks:
+            # the spans tile the window's text tokens, in order, and each holds its sentence's tokens
+            assert [(a, b) for a, b, _ in c.sentences][0][0] == len(head)
+            assert all(b == a2 for (_, b, _), (a2, _, _) in zip(c.sentences, c.sentences[1:]))
+            assert c.sentences[-1][1] == len(c.input_ids) - len(tail)
+            assert [s for *_, s in c.sentences] == split_sentences(c.text)
+            for a, b, sentence in c.sentences:
+                assert c.input_ids[a:b] == tok(sentence, add_special_tokens=False)["input_ids"]
+
+
+def test_a_sentence_cut_across_windows_is_named_whole_in_each(tiny_encoder):
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    long_sentence = "We must strike" + " and bomb" * 30 + " them."
+    chunks = chunk_text("We must act. " + long_sentence + " We must act.", tok, max_length=32)
+    head, tail = special_tokens(tok)
+    assert [s for *_, s in chunks[0].sentences] == ["We must act."]
+    for c in chunks[1:-1]:  # windows inside the long sentence: one span, all their tokens
+        assert c.sentences == [(len(head), len(c.input_ids) - len(tail), long_sentence)]
+    assert [s for *_, s in chunks[-1].sentences] == [long_sentence, "We must act."]
