@@ -155,6 +155,10 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="find each article's evidence "
                                         "sentences; --no-evidence leaves those columns empty and runs faster "
                                         "(by how much: eval/results/bench_score.md)"),
+          evidence_method: str = typer.Option("in-context", help="in-context: the sentence the window's own "
+                                              "encoding rests on most (no second pass); standalone: each "
+                                              "sentence encoded again alone, slower "
+                                              "(eval/results/evidence_methods.md)"),
           paragraphs: Optional[str] = typer.Option(None, "--paragraphs", help="also write per-window scores to this file"),
           resume: bool = typer.Option(False, help="continue an interrupted run: skip rows already in OUTPUT"),
           limit: Optional[int] = typer.Option(None, help="score only the first N rows"),
@@ -191,7 +195,7 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                dtype=dtype, batch_size=batch_size, compile=compile, text_field=text_field,
                                id_field=id_field,
                                title_field=title_field, drop_fields=drop_fields, shard_format=shard_format,
-                               evidence=evidence)
+                               evidence=evidence, evidence_method=evidence_method)
         except (InputError, FileNotFoundError, ValueError, RuntimeError) as e:
             _fail(str(e))
         if not quiet:
@@ -201,7 +205,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
     if engine != "local":
         _fail("--engine takes local or ray")
     try:
-        scorer = load_model(model, device=device, dtype=dtype, batch_size=batch_size, compile=compile)
+        scorer = load_model(model, device=device, dtype=dtype, batch_size=batch_size, compile=compile,
+                            evidence_method=evidence_method)
         summary = score_corpus(input, output, scorer, text_field=text_field, id_field=id_field,
                                title_field=title_field, resume=resume, limit=limit, drop_fields=drop_fields,
                                paragraphs_path=paragraphs, progress=None if not quiet else False,

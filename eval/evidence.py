@@ -174,7 +174,7 @@ def _table(rows: list[tuple[str, str, dict]]) -> list[str]:
         base = "-" if r["chance"] is None else f"{r['chance']:.2f}"
         p = r.get("p_above_chance")
         p = "-" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
-        lines.append(("| " + method.replace("_", " ") + " " if named else "")
+        lines.append(("| " + method + " " if named else "")
                      + f"| {dim} | {r['with_evidence']} | {r['judged']} | {r['hits']} | {rate} | {base} | {p} |")
     return lines
 
@@ -187,13 +187,13 @@ def _head(report: dict, title: str) -> list[str]:
 def markdown(report: dict) -> str:
     method = report.get("evidence_method", "standalone")
     lines = _head(report, "Evidence sentences against paragraph codes")
-    lines += [f"Evidence method: {method.replace('_', ' ')} (model.inference).", "", ABOUT, ""]
+    lines += [f"Evidence method: {method} (model.inference).", "", ABOUT, ""]
     return "\n".join(lines + _table([("", d, r) for d, r in report["dimensions"].items()]) + ["", NOTE, ""])
 
 
 def compare_markdown(report: dict) -> str:
     lines = _head(report, "Evidence methods against paragraph codes")
-    lines += ["The same model and scores; only the evidence sentence differs. In context: the sentence whose "
+    lines += ["The same model and scores; only the evidence sentence differs. In-context: the sentence whose "
               "removal from the window's mean of token states lowers the class's probability most (one encoder "
               "pass). Standalone: each sentence of the window encoded again alone, the one scored highest for "
               "the class. The rule deciding between them: eval/results/evidence_methods.md.", "", ABOUT, ""]

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 
 def load_model(name_or_path: str | None = "default", device: str = "auto", dtype: str = "auto",
-               batch_size: int = 32, compile: bool = False):
+               batch_size: int = 32, compile: bool = False, evidence_method: str = "in-context"):
     """A Scorer for a saved model directory, or 'default' / 'fast' for the bundled ones;
-    compile=True runs the encoder through torch.compile (Scorer.compile: for long runs)."""
-    from model.inference import Scorer
+    compile=True runs the encoder through torch.compile (Scorer.compile: for long runs);
+    evidence_method "in-context" or "standalone" (model.inference)."""
+    from model.inference import EVIDENCE_METHODS, Scorer
     from model.loading import load_network, model_version, resolve_model_dir
 
+    if evidence_method not in EVIDENCE_METHODS:
+        raise ValueError(f"the evidence method is one of {', '.join(EVIDENCE_METHODS)}, not {evidence_method!r}")
     path = resolve_model_dir(name_or_path)
     net, tokenizer, config = load_network(path)
     scorer = Scorer(net, tokenizer, config, "", device=device, dtype=dtype, batch_size=batch_size)
+    scorer.evidence_method = evidence_method
     # the model column names the weights and the precision they ran in: bf16 and fp32 differ slightly
     scorer.model_id = f"{config.name}@{model_version(path)}-{str(scorer.dtype).replace('torch.', '')}"
     if compile:

@@ -3,7 +3,7 @@
 Documents are cut into windows (model.chunking), the windows of many documents
 are sorted by length and encoded in batches (little padding), then each
 document's windows are pooled into article scores. Evidence is a sentence of
-the window that most supports the predicted class: by default ("in_context") the
+the window that most supports the predicted class: by default ("in-context") the
 sentence whose tokens, taken out of the window's mean, lower the window's
 probability of that class the most, read from the same encoder pass; or
 ("standalone") the sentence the model scores highest for that class when each is
@@ -25,7 +25,7 @@ from model.schema import Dimension
 from model.text import split_sentences
 
 MAX_EVIDENCE_SENTENCES = 40  # standalone evidence: sentences encoded again; a cap on cost, not on text read
-EVIDENCE_METHODS = ("in_context", "standalone")
+EVIDENCE_METHODS = ("in-context", "standalone")
 
 
 def cpu_supports_bf16() -> bool:
@@ -97,7 +97,7 @@ class Scorer:
         self.pad_multiple = PAD_MULTIPLE  # few batch shapes: bounded memory on oneDNN CPUs (model.chunking)
         self._head_tokens = sum(len(x) for x in special_tokens(tokenizer))
         self.pad_id = tokenizer.pad_token_id or 0
-        self.evidence_method = "standalone"  # or "in_context" (model.inference's docstring)
+        self.evidence_method = "in-context"  # or "standalone" (model.inference's docstring)
         self._compiled_encode = None  # net.encode_tokens through torch.compile, after compile()
         self._compiled_once = False  # its first call compiles; a failure there means no compiler
 
@@ -249,7 +249,7 @@ class Scorer:
         skips the per-window rows, which only --paragraphs and the API need."""
         if self.evidence_method not in EVIDENCE_METHODS:
             raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {self.evidence_method!r}")
-        in_context = [] if evidence and self.evidence_method == "in_context" else None
+        in_context = [] if evidence and self.evidence_method == "in-context" else None
         per_dim = self.pooled(docs, in_context)
         flat = [c for d in docs for c in d.chunks]
         scored = [i for i, d in enumerate(docs) if d.chunks]

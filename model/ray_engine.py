@@ -112,6 +112,7 @@ class ShardOptions:
     threads: int = 0  # torch threads per actor (0: torch's default)
     compile: bool = False  # torch.compile the encoder, once per actor (Scorer.compile)
     evidence: bool = True  # False: evidence columns left empty, their sentences not encoded
+    evidence_method: str = "in-context"  # or "standalone" (model.inference)
 
 
 class ShardScorer:
@@ -126,7 +127,7 @@ class ShardScorer:
         if self.o.threads:
             torch.set_num_threads(self.o.threads)
         self.scorer = load_model(self.o.model, device=self.o.device, dtype=self.o.dtype, batch_size=self.o.batch_size,
-                                 compile=self.o.compile)
+                                 compile=self.o.compile, evidence_method=self.o.evidence_method)
         self._check_finished_shards()
         self.columns = self.scorer.output_columns()
 
@@ -183,7 +184,13 @@ class ShardScorer:
 
 
 # the options that change what a row holds: a re-run with others would mix two kinds of rows
-_ROW_OPTIONS = ("model", "dtype", "evidence", "text_field", "id_field", "title_field", "drop_fields", "shard_format")
+_ROW_OPTIONS = ("model", "dtype", "evidence", "evidence_method", "text_field", "id_field", "title_field",
+                "drop_fields", "shard_format")
+
+
+# options added with a default other than the behaviour before them: plans written before
+# evidence_method existed were scored with standalone evidence
+_DEFAULTS_BEFORE_THE_OPTION = {"evidence_method": "standalone"}
 
 
 def finished_model_ids(out_dir: Path, shard_format: str) -> set[str]:
@@ -232,10 +239,11 @@ def _check_plan(out_dir: Path, input_path: str, shards: list[dict], options: dic
             path.write_text(json.dumps(plan) + "\n")  # nothing scored yet: this run's options stand
         elif "options" in old and "options" in plan:
             # the values as given (--model as typed, --dtype auto as such); a key an older plan
-            # lacks counts as its default
+            # lacks counts as its default then
             defaults = ShardOptions().__dict__
+            before = {**defaults, **_DEFAULTS_BEFORE_THE_OPTION}
             changed = sorted(k for k in _ROW_OPTIONS
-                             if old["options"].get(k, defaults[k]) != plan["options"].get(k, defaults[k]))
+                             if old["options"].get(k, before[k]) != plan["options"].get(k, defaults[k]))
             if changed:
                 raise ValueError(f"{out_dir} holds shards scored with other options ({', '.join(changed)}); "
                                  "re-run with the same ones, or use a new output folder")

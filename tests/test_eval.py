@@ -192,14 +192,14 @@ def test_evidence_judging_and_the_method_comparison_report():
     assert (judged["stance"]["judged"], judged["stance"]["hits"]) == (2, 1)
     assert judged["stance"]["chance"] == 2 / 3 and judged["sovereignty"]["with_evidence"] == 0
     report = {"command": "c", "model": "m", "split": "dev", "articles_with_paragraph_codes": 2,
-              "methods": {"in_context": judged, "standalone": judge([article], rows[:1])},
+              "methods": {"in-context": judged, "standalone": judge([article], rows[:1])},
               "same_sentence": {"stance": {"articles_with_evidence": 2, "same_sentence": 1},
                                 "sovereignty": {"articles_with_evidence": 0, "same_sentence": 0}}}
     text = compare_markdown(report)
-    assert "| in context | stance | 2 | 2 | 1 | 0.50 | 0.67 |" in text
+    assert "| in-context | stance | 2 | 2 | 1 | 0.50 | 0.67 |" in text
     assert "| standalone | stance | 1 | 1 | 1 | 1.00 | 0.67 |" in text and "| stance | 2 | 1 |" in text
-    single = markdown({**report, "evidence_method": "in_context", "dimensions": judged})
-    assert "Evidence method: in context" in single and "| stance | 2 | 2 | 1 | 0.50 | 0.67 |" in single
+    single = markdown({**report, "evidence_method": "in-context", "dimensions": judged})
+    assert "Evidence method: in-context" in single and "| stance | 2 | 2 | 1 | 0.50 | 0.67 |" in single
 
 
 def test_side_errors_count_each_direction_and_ignore_neutral_gold():

@@ -93,6 +93,27 @@ def test_a_rerun_with_other_row_options_is_refused(tmp_path):
         _check_plan(out, str(folder), shards, ShardOptions(evidence=False).__dict__)
     with pytest.raises(ValueError, match="dtype, model"):
         _check_plan(out, str(folder), shards, ShardOptions(model="fast", dtype="fp32").__dict__)
+    with pytest.raises(ValueError, match="other options \\(evidence_method\\)"):
+        _check_plan(out, str(folder), shards, ShardOptions(evidence_method="standalone").__dict__)
+
+
+def test_a_plan_from_before_the_evidence_method_counts_as_standalone(tmp_path):
+    from model.ray_engine import ShardOptions, _check_plan
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": HAWK}) + "\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    shards = plan_shards(str(folder))
+    _check_plan(out, str(folder), shards, ShardOptions().__dict__)
+    plan = json.loads((out / "_plan.json").read_text())
+    del plan["options"]["evidence_method"]  # as older code wrote it, scoring with standalone evidence
+    (out / "_plan.json").write_text(json.dumps(plan))
+    (out / "part-00000.jsonl").write_text("")
+    _check_plan(out, str(folder), shards, ShardOptions(evidence_method="standalone").__dict__)
+    with pytest.raises(ValueError, match="evidence_method"):
+        _check_plan(out, str(folder), shards, ShardOptions().__dict__)
 
 
 def test_a_shard_scored_without_evidence_has_empty_evidence_columns(codebook_model, tmp_path):

@@ -225,17 +225,23 @@ def test_no_evidence_empties_only_the_evidence_columns(codebook_model, tmp_path)
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     outs = {}
-    for flag in ("--evidence", "--no-evidence"):
+    for flag in ("--evidence", "--no-evidence", "--evidence-method=standalone"):
         out = tmp_path / f"out{flag}.jsonl"
         subprocess.run([sys.executable, "-m", "cli", "score", str(src), "-o", str(out), "--model", codebook_model,
                         "--dtype", "fp32", "-q", flag], check=True, env=_env())
         outs[flag] = read_jsonl(out)
     evidence = ("evidence_stance", "evidence_sovereignty")
     assert any(r[c] for r in outs["--evidence"] for c in evidence)  # the toy model finds some
-    for full, bare in zip(outs["--evidence"], outs["--no-evidence"]):
-        assert list(bare) == list(full)
+    for full, bare, standalone in zip(outs["--evidence"], outs["--no-evidence"], outs["--evidence-method=standalone"]):
+        assert list(bare) == list(full) == list(standalone)
         assert all(bare[c] == "" for c in evidence)
-        assert {k: v for k, v in bare.items() if k not in evidence} == {k: v for k, v in full.items() if k not in evidence}
+        assert all(bool(standalone[c]) == bool(full[c]) for c in evidence)
+        rest = {k: v for k, v in full.items() if k not in evidence}
+        assert {k: v for k, v in bare.items() if k not in evidence} == rest
+        assert {k: v for k, v in standalone.items() if k not in evidence} == rest
+    bad = subprocess.run([sys.executable, "-m", "cli", "score", str(src), "--model", codebook_model,
+                          "--evidence-method", "psychic"], capture_output=True, text=True, env=_env())
+    assert bad.returncode != 0 and "evidence method is one of in-context, standalone" in bad.stderr
 
 
 def test_no_evidence_never_encodes_evidence_sentences(scorer, monkeypatch):
@@ -305,10 +311,10 @@ def test_in_context_evidence_encodes_once_and_names_a_sentence_of_the_text(score
         results[method] = [r.values for r in scorer.score(texts)]
         results[method + "_calls"] = len(calls)
     windows = sum(len(scorer.prepare(t).chunks) for t in texts)
-    assert results["in_context_calls"] == -(-windows // scorer.batch_size)  # the window batches, nothing more
-    assert results["standalone_calls"] > results["in_context_calls"]
+    assert results["in-context_calls"] == -(-windows // scorer.batch_size)  # the window batches, nothing more
+    assert results["standalone_calls"] > results["in-context_calls"]
     named = 0
-    for text, a, b in zip(texts, results["in_context"], results["standalone"]):
+    for text, a, b in zip(texts, results["in-context"], results["standalone"]):
         evidence = ("evidence_stance", "evidence_sovereignty")
         assert {k: v for k, v in a.items() if k not in evidence} == {k: v for k, v in b.items() if k not in evidence}
         for column in evidence:  # evidence where and only where the other method names one, from the text
