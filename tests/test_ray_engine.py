@@ -76,15 +76,20 @@ def test_unsupported_files_and_a_changed_plan_are_refused(tmp_path):
         _check_plan(out, str(folder), plan_shards(str(folder)))
 
 
-def test_a_rerun_with_other_row_options_is_refused(tmp_path):
-    from model.ray_engine import ShardOptions, _check_plan
-
+def _one_row_plan(tmp_path):
+    """An input folder of one row, an empty output folder and the input's shard plan."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": HAWK}) + "\n")
     out = tmp_path / "out"
     out.mkdir()
-    shards = plan_shards(str(folder))
+    return folder, out, plan_shards(str(folder))
+
+
+def test_a_rerun_with_other_row_options_is_refused(tmp_path):
+    from model.ray_engine import ShardOptions, _check_plan
+
+    folder, out, shards = _one_row_plan(tmp_path)
     _check_plan(out, str(folder), shards, ShardOptions(model="defualt").__dict__)  # a typo; nothing scored
     _check_plan(out, str(folder), shards, ShardOptions().__dict__)  # so the corrected re-run is accepted
     (out / "part-00000.jsonl").write_text("")  # from now on a shard is done
@@ -100,12 +105,7 @@ def test_a_rerun_with_other_row_options_is_refused(tmp_path):
 def test_a_plan_from_before_the_evidence_method_counts_as_standalone(tmp_path):
     from model.ray_engine import ShardOptions, _check_plan
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "a.jsonl").write_text(json.dumps({"id": "a", "text": HAWK}) + "\n")
-    out = tmp_path / "out"
-    out.mkdir()
-    shards = plan_shards(str(folder))
+    folder, out, shards = _one_row_plan(tmp_path)
     _check_plan(out, str(folder), shards, ShardOptions().__dict__)
     plan = json.loads((out / "_plan.json").read_text())
     del plan["options"]["evidence_method"]  # as older code wrote it, scoring with standalone evidence
