@@ -153,8 +153,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                        "on an AMX CPU after a one-off ~30 s compilation; for runs of thousands "
                                        "of articles (docs/scaling.md)"),
           evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="find each article's evidence "
-                                        "sentences; --no-evidence leaves those columns empty and runs faster "
-                                        "(by how much: eval/results/bench_score.md)"),
+                                        "sentences; --no-evidence leaves those columns empty (faster only with "
+                                        "--evidence-method standalone: eval/results/bench_score.md)"),
           evidence_method: str = typer.Option("in-context", help="in-context: the sentence the window's own "
                                               "encoding rests on most (no second pass); standalone: each "
                                               "sentence encoded again alone, slower "

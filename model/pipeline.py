@@ -118,8 +118,9 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
                  limit: int | None = None, drop_fields: bool = False, paragraphs_path: str | None = None,
                  progress: bool | None = None, evidence: bool = True) -> Summary:
     """Score every row of INPUT into OUTPUT (stdout JSON lines when None); see `oped score --help`.
-    evidence=False leaves the evidence columns empty and skips encoding the sentences of
-    each article's top window (what that saves: eval/results/bench_score.md)."""
+    evidence=False leaves the evidence columns empty; it skips the sentence sums that in-context
+    evidence reads (no measurable time: eval/results/bench_score.md), or the second encoder
+    pass of scorer.evidence_method "standalone"."""
     started = time.time()
     fmt = output_format(output_path)
     summary = Summary()

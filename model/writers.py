@@ -141,11 +141,22 @@ def keep_rows_below(path: Path, n_rows: int) -> None:
     path.write_bytes(b"".join(kept))
 
 
+def _last_row_end(data: bytes) -> int:
+    """Where the last whole CSV row ends: after the last newline outside quotes. A newline
+    inside a quoted cell (a multi-line field) has an odd number of quote bytes before it,
+    since the writer quotes such cells and doubles the quotes inside them. Cutting in bytes,
+    a kill inside a multi-byte character cannot break decoding either."""
+    end = len(data)
+    while (end := data.rfind(b"\n", 0, end)) >= 0:
+        if data.count(b'"', 0, end) % 2 == 0:
+            return end + 1
+    return 0
+
+
 def _repair_csv(path: Path, delimiter: str) -> tuple[Counter, set[str]]:
     done: Counter = Counter()
     data = path.read_bytes()
-    # cut at the last newline in bytes, so a kill inside a multi-byte character cannot break decoding
-    cut = data.rfind(b"\n") + 1
+    cut = _last_row_end(data)
     rows = list(csv.reader(io.StringIO(data[:cut].decode("utf-8", "replace")), delimiter=delimiter))
     if not rows:
         path.write_bytes(b"")

@@ -130,6 +130,23 @@ def test_wrong_text_field_and_unreadable_file_fail_before_work(scorer, tmp_path)
         score_corpus(str(bad), None, scorer, progress=False)
 
 
+def test_csv_resume_drops_a_row_torn_inside_a_multi_line_cell(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    rows = [{"id": f"d{i}", "text": [HAWK, DOVE][i % 2], "note": f"line one\nline two of {i}\r\nthree"}
+            for i in range(6)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    full = tmp_path / "full.csv"
+    score_corpus(str(src), str(full), scorer, progress=False)
+    data = full.read_bytes()
+    # killed inside the last column's quoted cell of row d3, just after one of its newlines
+    cut = data.index(b"line two of 3")
+    part = tmp_path / "out.csv"
+    part.write_bytes(data[:cut])
+    summary = score_corpus(str(src), str(part), scorer, resume=True, progress=False)
+    assert summary.skipped == 3 and summary.rows == 3
+    assert list(csv.reader(open(part, newline=""))) == list(csv.reader(open(full, newline="")))
+
+
 @pytest.mark.parametrize("out_name", ["out.jsonl", "out.csv"])
 def test_resume_after_a_torn_write_gives_the_uninterrupted_output(scorer, tmp_path, out_name):
     src = tmp_path / "in.jsonl"
