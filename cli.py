@@ -154,7 +154,7 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                        "of articles (docs/scaling.md)"),
           evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="find each article's evidence "
                                         "sentences; --no-evidence leaves those columns empty (faster only with "
-                                        "--evidence-method standalone: eval/results/bench_score.md)"),
+                                        "--evidence-method standalone: eval/results/bench_score_amx_session8.md)"),
           evidence_method: str = typer.Option("in-context", help="in-context: the sentence the window's own "
                                               "encoding rests on most (no second pass); standalone: each "
                                               "sentence encoded again alone, slower "

@@ -26,7 +26,7 @@ class Chunk:
     input_ids: list[int]  # with the tokenizer's special tokens
     text: str  # the text this window covers, for evidence
     # (first token, end token, sentence): each sentence's token positions in input_ids, and
-    # the whole sentence as split_sentences cuts it (also where the window holds only part of it)
+    # its text as split_sentences cuts it; of a sentence the window holds only part of, that part
     sentences: list[tuple[int, int, str]] = field(default_factory=list)
 
 
@@ -72,8 +72,9 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
             # its own: the windows' texts partition the paragraph
             ends = token_ends(offsets)
             for start, end in sentence_windows(para, offsets, room):
-                text = para[ends[start - 1] if start else 0: ends[end - 1]].strip()
-                inside = [(max(a, start) - start + len(head), min(b, end) - start + len(head), s)
+                text = _text_of(para, ends, start, end)
+                inside = [(max(a, start) - start + len(head), min(b, end) - start + len(head),
+                           s if start <= a and b <= end else _text_of(para, ends, max(a, start), min(b, end)))
                           for a, b, s in spans if a < end and b > start]
                 chunks.append(Chunk(head + p_ids[start:end] + tail, text, inside))
             continue
@@ -85,6 +86,12 @@ def chunk_text(text: str, tokenizer, max_length: int = 256) -> list[Chunk]:
         texts.append(para)
     flush()
     return chunks
+
+
+def _text_of(para: str, ends: list[int], first: int, end: int) -> str:
+    """The text of tokens [first, end) of a paragraph, as a window's text is cut: a sentence
+    longer than its window is evidence only as far as the window reads it."""
+    return para[ends[first - 1] if first else 0: ends[end - 1]].strip()
 
 
 def sentence_spans(para: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:

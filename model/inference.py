@@ -125,10 +125,10 @@ class Scorer:
     def output_columns(self) -> list[str]:
         """The columns of a scored row, in order (an error row has the same, mostly empty)."""
         probe = self.score(["probe"], evidence=False)[0].values
-        cols = ["id", "status", "error"] + [c for c in probe if not c.startswith("evidence_")
-                                            and c not in ("n_words", "n_tokens", "n_chunks", "model")]
+        tail = ["n_words", "n_tokens", "n_chunks", "model", "evidence_method"]
+        cols = ["id", "status", "error"] + [c for c in probe if not c.startswith("evidence_") and c not in tail]
         cols += [f"evidence_{d.name}" for d in self.schema.dimensions]
-        return cols + ["n_words", "n_tokens", "n_chunks", "model"]
+        return cols + tail
 
     # -- preparation (CPU work that can run in another thread) --------------
     def prepare(self, text: str) -> Prepared:
@@ -229,9 +229,11 @@ class Scorer:
         if states is not None:
             vectors, found = vectors
             states.append(found)
+        # the heads sit where the encoder does (a GPU); their outputs come back to the CPU
+        vectors = vectors.to(self.device)
         # documents without text have no windows: they get no row here
         local_index = torch.tensor([k for k, d in enumerate([d for d in docs if d.chunks]) for _ in d.chunks],
-                                   dtype=torch.long)
+                                   dtype=torch.long, device=self.device)
         n_scored = sum(1 for d in docs if d.chunks)
         out = {}
         for dim in self.schema.dimensions:
@@ -240,7 +242,7 @@ class Scorer:
                 out[dim.name] = (None, None, None)
                 continue
             logits, weights = head.pool(vectors, local_index, n_scored)
-            out[dim.name] = (logits.softmax(-1), weights, head.chunk_logits(vectors).softmax(-1))
+            out[dim.name] = (logits.softmax(-1).cpu(), weights.cpu(), head.chunk_logits(vectors).softmax(-1).cpu())
         return out
 
     @torch.inference_mode()
@@ -281,7 +283,8 @@ class Scorer:
             doc, values = docs[i], values_of[i]
             ordered = {k: v for k, v in values.items() if not k.startswith("evidence_")}
             ordered.update({f"evidence_{d.name}": values[f"evidence_{d.name}"] for d in self.schema.dimensions})
-            ordered.update(n_words=doc.n_words, n_tokens=doc.n_tokens, n_chunks=len(doc.chunks), model=self.model_id)
+            ordered.update(n_words=doc.n_words, n_tokens=doc.n_tokens, n_chunks=len(doc.chunks), model=self.model_id,
+                           evidence_method=self.evidence_method if evidence else "none")
             rows = [{"chunk": j, "text": c.text, **r} for j, (c, r) in enumerate(zip(doc.chunks, chunk_rows_of[i]))]
             results[i] = DocumentScore(ordered, rows)
         return results
@@ -331,10 +334,12 @@ class Scorer:
             if a == b:  # no sentence got a token of its own: the window is the evidence
                 out.append(" ".join(flat[w].text.split()))
                 continue
-            rest = states.window_sum[w] - states.sentence_sum[a:b]
-            rest = rest / (states.window_tokens[w] - states.sentence_tokens[a:b]).unsqueeze(-1)
-            logits = self.net.heads[dim.name].chunk_logits(rest.to(self.device))
-            best = int(class_probs(dim, logits.softmax(-1))[:, klass].argmin())
+            best = 0
+            if b - a > 1:  # (a lone sentence is the evidence; removing it could leave no token)
+                rest = states.window_sum[w] - states.sentence_sum[a:b]
+                rest = rest / (states.window_tokens[w] - states.sentence_tokens[a:b]).unsqueeze(-1)
+                logits = self.net.heads[dim.name].chunk_logits(rest.to(self.device))
+                best = int(class_probs(dim, logits.softmax(-1).cpu())[:, klass].argmin())
             out.append(" ".join(flat[w].sentences[best][2].split()))
         return out
 
@@ -353,7 +358,7 @@ class Scorer:
         out = []
         for _, dim, klass, w in wanted:
             start, found = spans[w]
-            logits = self.net.heads[dim.name].chunk_logits(vectors[start: start + len(found)])
-            best = int(class_probs(dim, logits.softmax(-1))[:, klass].argmax())
+            logits = self.net.heads[dim.name].chunk_logits(vectors[start: start + len(found)].to(self.device))
+            best = int(class_probs(dim, logits.softmax(-1).cpu())[:, klass].argmax())
             out.append(" ".join(found[best].split()))
         return out

@@ -54,6 +54,27 @@ def error_row(rec: Record, columns: list[str], model_id: str) -> dict:
     return row
 
 
+def check_resumable(target, found, model_id: str, evidence_method: str) -> None:
+    """A resumed run adds rows like the ones there: same model and precision, same evidence
+    method (or none); rows from before the evidence_method column get a warning."""
+    others = found.models - {model_id}
+    if others:
+        raise ValueError(f"{target} holds rows scored by {', '.join(sorted(others))}, not by this run's "
+                         f"{model_id}: resume with that model and precision (--model, --dtype "
+                         "bf16|fp32), or write to a new -o")
+    others = found.evidence_methods - {evidence_method}
+    if others:
+        theirs = sorted(others)[0]
+        hint = ("--no-evidence" if theirs == "none" else f"--evidence-method {theirs}"
+                + (" and without --no-evidence" if evidence_method == "none" else ""))
+        raise ValueError(f"{target} holds rows whose evidence method is {', '.join(sorted(others))}, not this "
+                         f"run's {evidence_method}: resume with {hint}, or write to a new -o")
+    if found.unrecorded_method:
+        print(f"warning: {found.unrecorded_method} rows of {target} were written before oped score recorded "
+              "the evidence method (evidence_method column): whether this run's evidence matches theirs "
+              "cannot be checked", file=sys.stderr)
+
+
 def prefetch_helps(scorer) -> bool:
     """Whether to cut the next group into windows in a background thread. On a GPU the
     CPU is idle while the encoder runs; on a CPU only when a core is left over by torch's
@@ -133,12 +154,9 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
                 raise FileExistsError(f"{output_path} exists; use --resume to continue it, or choose another -o")
             reopen_parquet(output_path)
         if resume:
-            skip, models = repair_and_count(target, fmt)
-            others = models - {scorer.model_id}
-            if others:
-                raise ValueError(f"{target} holds rows scored by {', '.join(sorted(others))}, not by this run's "
-                                 f"{scorer.model_id}: resume with that model and precision (--model, --dtype "
-                                 "bf16|fp32), or write to a new -o")
+            found = repair_and_count(target, fmt)
+            skip = found.done
+            check_resumable(target, found, scorer.model_id, scorer.evidence_method if evidence else "none")
         elif target.exists() and target.stat().st_size:
             raise FileExistsError(f"{target} exists; use --resume to continue it, or choose another -o")
     if paragraphs_path:

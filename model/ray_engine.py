@@ -242,8 +242,11 @@ def _check_plan(out_dir: Path, input_path: str, shards: list[dict], options: dic
             # lacks counts as its default then
             defaults = ShardOptions().__dict__
             before = {**defaults, **_DEFAULTS_BEFORE_THE_OPTION}
-            changed = sorted(k for k in _ROW_OPTIONS
-                             if old["options"].get(k, before[k]) != plan["options"].get(k, defaults[k]))
+            was = {k: old["options"].get(k, before[k]) for k in _ROW_OPTIONS}
+            now = {k: plan["options"].get(k, defaults[k]) for k in _ROW_OPTIONS}
+            if not was["evidence"] and not now["evidence"]:
+                was.pop("evidence_method"), now.pop("evidence_method")  # no evidence: the method changes nothing
+            changed = sorted(k for k in was if was[k] != now[k])
             if changed:
                 raise ValueError(f"{out_dir} holds shards scored with other options ({', '.join(changed)}); "
                                  "re-run with the same ones, or use a new output folder")
@@ -265,6 +268,7 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
     _require_ray()
     import ray
 
+    from model.inference import EVIDENCE_METHODS
     from model.readers import read_records
 
     next(iter(read_records(str(input_files(input_path)[0]), options.get("text_field", "text"),
@@ -272,6 +276,8 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
     shards = plan_shards(input_path, shard_bytes)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
+    if opts.evidence_method not in EVIDENCE_METHODS:  # here, not in a worker's traceback
+        raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {opts.evidence_method!r}")
     _check_plan(Path(out_dir), input_path, shards, opts.__dict__)
     _check_finished_weights(Path(out_dir), opts)
     if not ray.is_initialized():

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -100,13 +101,31 @@ def stream_path(path: str) -> Path:
     return Path(path + ".partial.jsonl") if output_format(path) == "parquet" else Path(path)
 
 
-def repair_and_count(path: Path, fmt: str) -> tuple[Counter, set[str]]:
-    """Drop a torn last row (left by a kill mid-write); count finished rows per id and
-    collect their `model` values (a resumed run must not mix models or precisions), in
-    one pass over the file."""
-    done: Counter = Counter()
+@dataclass
+class Finished:
+    """What a resumed run finds in OUTPUT: finished rows per id, and the settings their scores
+    came from, which the run must share (one model, precision and evidence method per file)."""
+    done: Counter = field(default_factory=Counter)
+    models: set = field(default_factory=set)
+    evidence_methods: set = field(default_factory=set)
+    unrecorded_method: int = 0  # ok rows written before the evidence_method column existed
+
+    def add(self, row_id: str, status, model, method) -> None:
+        self.done[row_id] += 1
+        if model:
+            self.models.add(str(model))
+        if status == "ok":
+            if method:
+                self.evidence_methods.add(str(method))
+            else:
+                self.unrecorded_method += 1
+
+
+def repair_and_count(path: Path, fmt: str) -> Finished:
+    """Drop a torn last row (left by a kill mid-write), then read the finished rows, in one
+    pass over the file."""
     if not path.exists():
-        return done, set()
+        return Finished()
     if fmt in ("csv", "tsv"):
         return _repair_csv(path, "," if fmt == "csv" else "\t")
     with open(path, "rb+") as f:
@@ -114,16 +133,14 @@ def repair_and_count(path: Path, fmt: str) -> tuple[Counter, set[str]]:
         good = data.rfind(b"\n") + 1
         if good < len(data):
             f.truncate(good)
-    models: set[str] = set()
+    found = Finished()
     for line in data[:good].split(b"\n")[:-1]:
         try:
             row = json.loads(line)
-            done[str(row["id"])] += 1
-        except (json.JSONDecodeError, KeyError, TypeError):
+            found.add(str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise ValueError(f"{path} holds a row that is not from oped score; refusing to resume into it") from None
-        if row.get("model"):
-            models.add(str(row["model"]))
-    return done, models
+    return found
 
 
 def keep_rows_below(path: Path, n_rows: int) -> None:
@@ -144,23 +161,31 @@ def keep_rows_below(path: Path, n_rows: int) -> None:
 def _last_row_end(data: bytes) -> int:
     """Where the last whole CSV row ends: after the last newline outside quotes. A newline
     inside a quoted cell (a multi-line field) has an odd number of quote bytes before it,
-    since the writer quotes such cells and doubles the quotes inside them. Cutting in bytes,
-    a kill inside a multi-byte character cannot break decoding either."""
-    end = len(data)
-    while (end := data.rfind(b"\n", 0, end)) >= 0:
-        if data.count(b'"', 0, end) % 2 == 0:
-            return end + 1
-    return 0
+    since the writer quotes such cells and doubles the quotes inside them. One pass, line by
+    line. Cutting in bytes, a kill inside a multi-byte character cannot break decoding either."""
+    end = pos = odd = 0
+    for line in data.split(b"\n")[:-1]:  # each piece here was followed by a newline
+        pos += len(line) + 1
+        odd ^= line.count(b'"') & 1
+        if not odd:
+            end = pos
+    return end
 
 
-def _repair_csv(path: Path, delimiter: str) -> tuple[Counter, set[str]]:
-    done: Counter = Counter()
+def _repair_csv(path: Path, delimiter: str) -> Finished:
+    found = Finished()
     data = path.read_bytes()
     cut = _last_row_end(data)
+    torn = list(csv.reader(io.StringIO(data[cut:].decode("utf-8", "replace")), delimiter=delimiter))
+    if len(torn) > 1:
+        # a kill tears one row at most: more means a quote this writer would not leave (another
+        # tool's file, or a damaged one), and cutting there would drop finished rows
+        raise ValueError(f"{path}: its last {len(torn)} rows do not end where oped score's rows end (an unmatched "
+                         "quote?); refusing to resume into it, so that no row is dropped")
     rows = list(csv.reader(io.StringIO(data[:cut].decode("utf-8", "replace")), delimiter=delimiter))
     if not rows:
         path.write_bytes(b"")
-        return done, set()
+        return found
     header, body = rows[0], rows[1:]
     complete = [r for r in body if len(r) == len(header)]
     if cut < len(data) or len(complete) != len(body):  # torn: rewrite the complete rows only
@@ -169,10 +194,11 @@ def _repair_csv(path: Path, delimiter: str) -> tuple[Counter, set[str]]:
         w.writerow(header)
         w.writerows(complete)
         path.write_text(buf.getvalue(), encoding="utf-8")
+
+    at = [header.index(c) if c in header else None for c in ("status", "model", "evidence_method")]
     for r in complete:
-        done[r[0]] += 1
-    k = header.index("model") if "model" in header else None
-    return done, ({r[k] for r in complete if r[k]} if k is not None else set())
+        found.add(r[0], *(r[k] if k is not None else None for k in at))
+    return found
 
 
 def open_sink(path: str | None):

@@ -116,6 +116,27 @@ def test_a_plan_from_before_the_evidence_method_counts_as_standalone(tmp_path):
         _check_plan(out, str(folder), shards, ShardOptions().__dict__)
 
 
+def test_without_evidence_the_method_is_not_compared(tmp_path):
+    from model.ray_engine import ShardOptions, _check_plan
+
+    folder, out, shards = _one_row_plan(tmp_path)
+    _check_plan(out, str(folder), shards, ShardOptions(evidence=False).__dict__)
+    plan = json.loads((out / "_plan.json").read_text())
+    del plan["options"]["evidence_method"]  # an older --no-evidence plan: its method counts as standalone
+    (out / "_plan.json").write_text(json.dumps(plan))
+    (out / "part-00000.jsonl").write_text("")
+    _check_plan(out, str(folder), shards, ShardOptions(evidence=False).__dict__)  # the same rows: accepted
+    with pytest.raises(ValueError, match="other options \\(evidence, evidence_method\\)"):
+        _check_plan(out, str(folder), shards, ShardOptions().__dict__)
+
+
+def test_an_unknown_evidence_method_is_refused_before_the_plan_is_written(tmp_path):
+    folder, out, _ = _one_row_plan(tmp_path)
+    with pytest.raises(ValueError, match="evidence_method must be one of"):
+        score_with_ray(str(folder), str(out), evidence_method="psychic")
+    assert not (out / "_plan.json").exists()
+
+
 def test_a_shard_scored_without_evidence_has_empty_evidence_columns(codebook_model, tmp_path):
     from model.ray_engine import ShardScorer
 

@@ -18,7 +18,7 @@ from tests.conftest import DOVE, HAWK, NEUTRAL
 
 COLUMNS = ["id", "status", "error", "stance", "stance_score", "p_dovish", "p_neutral", "p_hawkish",
            "stance_intensity", "sovereignty", "p_sovereignty", "sovereignty_salience", "evidence_stance",
-           "evidence_sovereignty", "n_words", "n_tokens", "n_chunks", "model"]
+           "evidence_sovereignty", "n_words", "n_tokens", "n_chunks", "model", "evidence_method"]
 ROWS = [{"id": f"r{i}", "text": t, "outlet": f"o{i % 2}"} for i, t in enumerate([HAWK, DOVE, NEUTRAL, HAWK + "\n\n" + DOVE])]
 
 
@@ -189,6 +189,58 @@ def test_resume_refuses_an_output_scored_by_another_model(scorer, tmp_path, monk
     assert [str(r["id"]) for r in rows] == ["r0", "r1", "r2", "r3"]
 
 
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.csv"])
+def test_resume_refuses_rows_of_another_evidence_method(scorer, tmp_path, monkeypatch, out_name):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    out = tmp_path / out_name
+    score_corpus(str(src), str(out), scorer, limit=2, progress=False)  # in-context
+    monkeypatch.setattr(scorer, "evidence_method", "standalone")
+    with pytest.raises(ValueError, match="evidence method is in-context, not this run's standalone"):
+        score_corpus(str(src), str(out), scorer, resume=True, progress=False)
+    with pytest.raises(ValueError, match="resume with --evidence-method in-context and without --no-evidence"):
+        score_corpus(str(src), str(out), scorer, resume=True, progress=False, evidence=False)
+    monkeypatch.undo()
+    score_corpus(str(src), str(out), scorer, resume=True, progress=False)  # the same method resumes
+    rows = read_jsonl(out) if out_name.endswith(".jsonl") else list(csv.DictReader(open(out, encoding="utf-8")))
+    assert [r["evidence_method"] for r in rows] == ["in-context"] * 4
+
+
+def test_resume_warns_of_rows_that_do_not_record_their_evidence_method(scorer, tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    out = tmp_path / "out.jsonl"
+    score_corpus(str(src), str(out), scorer, limit=2, progress=False)
+    older = [{k: v for k, v in r.items() if k != "evidence_method"} for r in read_jsonl(out)]  # as before the column
+    out.write_text("".join(json.dumps(r) + "\n" for r in older))
+    capsys.readouterr()
+    score_corpus(str(src), str(out), scorer, resume=True, progress=False)
+    assert "2 rows of" in capsys.readouterr().err
+    assert [r["id"] for r in read_jsonl(out)] == ["r0", "r1", "r2", "r3"]
+
+
+def test_csv_resume_refuses_a_file_whose_quotes_would_cut_finished_rows(scorer, tmp_path):
+    """A stray quote in an unquoted cell (a file another tool wrote) makes every later newline
+    look quoted; a repair there would drop finished rows, so the resume stops instead."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    out = tmp_path / "out.csv"
+    out.write_text('id,t\na,5" screen\nb,2\nc,3\n')
+    before = out.read_bytes()
+    with pytest.raises(ValueError, match="refusing to resume into it"):
+        score_corpus(str(src), str(out), scorer, resume=True, progress=False)
+    assert out.read_bytes() == before
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device (none here)")
+def test_scores_and_evidence_on_cuda_match_the_cpu(codebook_model):
+    on_cpu = load_model(codebook_model, device="cpu", dtype="fp32").score([HAWK, DOVE, LONG])
+    on_gpu = load_model(codebook_model, device="cuda", dtype="fp32").score([HAWK, DOVE, LONG])
+    for a, b in zip(on_cpu, on_gpu):
+        assert abs(a.values["stance_score"] - b.values["stance_score"]) < 1e-3
+        assert a.values["evidence_stance"] == b.values["evidence_stance"]
+
+
 def test_a_finished_parquet_output_is_never_overwritten_and_resumes(scorer, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
@@ -253,9 +305,12 @@ def test_no_evidence_empties_only_the_evidence_columns(codebook_model, tmp_path)
         assert list(bare) == list(full) == list(standalone)
         assert all(bare[c] == "" for c in evidence)
         assert all(bool(standalone[c]) == bool(full[c]) for c in evidence)
-        rest = {k: v for k, v in full.items() if k not in evidence}
-        assert {k: v for k, v in bare.items() if k not in evidence} == rest
-        assert {k: v for k, v in standalone.items() if k not in evidence} == rest
+        assert [full["evidence_method"], bare["evidence_method"], standalone["evidence_method"]] == \
+            ["in-context", "none", "standalone"]
+        differ = (*evidence, "evidence_method")
+        rest = {k: v for k, v in full.items() if k not in differ}
+        assert {k: v for k, v in bare.items() if k not in differ} == rest
+        assert {k: v for k, v in standalone.items() if k not in differ} == rest
     bad = subprocess.run([sys.executable, "-m", "cli", "score", str(src), "--model", codebook_model,
                           "--evidence-method", "psychic"], capture_output=True, text=True, env=_env())
     assert bad.returncode != 0 and "evidence method is one of in-context, standalone" in bad.stderr
@@ -314,6 +369,46 @@ def test_in_context_evidence_is_the_window_without_each_sentence(scorer):
             assert torch.allclose(rest, mean_pool(tokens, keep)[0].float(), atol=1e-5)
 
 
+SENTENCES = ["We must strike and bomb them.", "Force and pressure will deter them.", "The team won the game.",
+             "We should seek talks and peace.", "Diplomacy and restraint and a ceasefire deal.",
+             "Our sovereignty and territory and border control.", "The weather report today said rain."]
+
+
+def test_in_context_evidence_is_the_sentence_whose_removal_lowers_the_class_most(codebook_model):
+    """Windows of three articles, encoded in length-sorted, padded batches of two: for every
+    window and class, the evidence is, by brute force (the window encoded alone, each sentence
+    masked out of its mean in turn), the sentence whose removal leaves the lowest probability."""
+    import torch
+
+    from model.modeling import mean_pool
+    from model.probabilities import class_probs
+
+    scorer = load_model(codebook_model, dtype="fp32", batch_size=2)
+    texts = [" ".join(SENTENCES[k % 7] for k in range(start, start + n)) for start, n in ((0, 9), (3, 5), (5, 12))]
+    flat = [c for t in texts for c in scorer.prepare(t).chunks]
+    assert len(flat) >= 5 and len({len(c.input_ids) for c in flat}) >= 3  # batches of several widths, padded
+    _, states = scorer.encode([c.input_ids for c in flat], [c.sentences for c in flat])
+    wanted = [(0, dim, k, w) for w in range(len(flat)) for dim in scorer.schema.dimensions
+              for k, name in enumerate(dim.classes) if name in dim.signal_classes]
+    got = scorer._evidence_in_context(wanted, flat, states)
+    decided = 0
+    with torch.inference_mode():
+        for (_, dim, klass, w), sentence in zip(wanted, got):
+            chunk = flat[w]
+            ids, mask = scorer.pad([chunk.input_ids])
+            tokens = scorer.net.encode_tokens(ids, mask)
+            left = []
+            for a, b, _ in chunk.sentences:
+                keep = mask.clone()
+                keep[0, a:b] = 0
+                logits = scorer.net.heads[dim.name].chunk_logits(mean_pool(tokens, keep).float())
+                left.append(float(class_probs(dim, logits.softmax(-1))[0, klass]))
+            named = [k for k, (*_, text) in enumerate(chunk.sentences) if " ".join(text.split()) == sentence]
+            assert named and min(left[k] for k in named) <= min(left) + 1e-6
+            decided += len(left) > 1 and sorted(left)[1] - min(left) > 1e-4  # not a near tie
+    assert decided >= 5
+
+
 def test_in_context_evidence_encodes_once_and_names_a_sentence_of_the_text(scorer, monkeypatch):
     from model.text import split_sentences
 
@@ -333,7 +428,9 @@ def test_in_context_evidence_encodes_once_and_names_a_sentence_of_the_text(score
     named = 0
     for text, a, b in zip(texts, results["in-context"], results["standalone"]):
         evidence = ("evidence_stance", "evidence_sovereignty")
-        assert {k: v for k, v in a.items() if k not in evidence} == {k: v for k, v in b.items() if k not in evidence}
+        assert (a["evidence_method"], b["evidence_method"]) == ("in-context", "standalone")
+        same = [k for k in a if k not in evidence and k != "evidence_method"]
+        assert [a[k] for k in same] == [b[k] for k in same]
         for column in evidence:  # evidence where and only where the other method names one, from the text
             assert bool(a[column]) == bool(b[column])
             if a[column]:

@@ -154,14 +154,19 @@ def test_windows_record_their_sentences_token_spans(tiny_encoder):
                 assert c.input_ids[a:b] == tok(sentence, add_special_tokens=False)["input_ids"]
 
 
-def test_a_sentence_cut_across_windows_is_named_whole_in_each(tiny_encoder):
+def test_a_sentence_cut_across_windows_is_named_by_the_part_each_window_holds(tiny_encoder):
     from model.loading import load_tokenizer
 
     tok = load_tokenizer(tiny_encoder)
     long_sentence = "We must strike" + " and bomb" * 30 + " them."
     chunks = chunk_text("We must act. " + long_sentence + " We must act.", tok, max_length=32)
     head, tail = special_tokens(tok)
+    assert len(chunks) >= 3
     assert [s for *_, s in chunks[0].sentences] == ["We must act."]
-    for c in chunks[1:-1]:  # windows inside the long sentence: one span, all their tokens
-        assert c.sentences == [(len(head), len(c.input_ids) - len(tail), long_sentence)]
-    assert [s for *_, s in chunks[-1].sentences] == [long_sentence, "We must act."]
+    for c in chunks[1:-1]:  # windows inside the long sentence: one span, all their tokens, their own text
+        assert c.sentences == [(len(head), len(c.input_ids) - len(tail), c.text)]
+        assert len(c.text) < len(long_sentence)
+    last = [s for *_, s in chunks[-1].sentences]
+    assert last[1:] == ["We must act."] and long_sentence.endswith(last[0]) and last[0] != long_sentence
+    # the parts, window by window, give the sentence back: evidence never reaches past its window
+    assert " ".join(c.sentences[-1][2] for c in chunks[:-1][1:]) + " " + last[0] == long_sentence

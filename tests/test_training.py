@@ -35,7 +35,7 @@ def test_lora_model_saves_adapter_and_codebook_columns(codebook_model):
     values = load_model(codebook_model, dtype="fp32").score([HAWK])[0].values
     expected = ["stance", "stance_score", "p_dovish", "p_neutral", "p_hawkish", "stance_intensity", "sovereignty",
                 "p_sovereignty", "sovereignty_salience", "evidence_stance", "evidence_sovereignty", "n_words",
-                "n_tokens", "n_chunks", "model"]
+                "n_tokens", "n_chunks", "model", "evidence_method"]
     assert list(values) == expected
     assert -1 <= values["stance_score"] <= 1 and -2 <= values["stance_intensity"] <= 2
     assert values["p_dovish"] + values["p_neutral"] + values["p_hawkish"] == pytest.approx(1, abs=1e-5)
