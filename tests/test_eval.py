@@ -243,3 +243,14 @@ def test_bench_report_shows_the_no_evidence_run_and_never_a_negative_share():
     noisy = copy.deepcopy(result)
     noisy["models"]["default"]["oped_score_no_evidence"]["evidence_share_of_score_seconds"] = -0.02
     assert "no measurable share" in _markdown(noisy) and "-2%" not in _markdown(noisy)
+
+
+def test_the_batch_size_rule_needs_a_clear_and_consistent_gain():
+    from eval.bench_batch_size import verdict
+
+    # 16: 5% faster at the median and in every round; 8: faster at the median but slower in one round;
+    # 24: faster in every round but by under 3%
+    seconds = {32: [10.0, 10.0, 10.4], 16: [9.5, 9.4, 9.9], 8: [9.0, 10.5, 9.0], 24: [9.9, 9.8, 10.3]}
+    chosen, passed = verdict(seconds)
+    assert chosen == 16 and passed == {32: False, 16: True, 8: False, 24: False}
+    assert verdict({32: [10.0, 10.0], 16: [10.1, 9.0]})[0] == 32  # nothing passes: 32 stays
