@@ -154,6 +154,25 @@ def test_windows_record_their_sentences_token_spans(tiny_encoder):
                 assert c.input_ids[a:b] == tok(sentence, add_special_tokens=False)["input_ids"]
 
 
+def test_spans_tile_packed_paragraphs_then_one_longer_than_a_window(tiny_encoder):
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    head, tail = special_tokens(tok)
+    long_para = " ".join(f"Force{' and pressure' * (k % 3)} will deter them." for k in range(30))
+    text = "We must strike. They refused talks!\n\nPeace is near. The team won.\n\n" + long_para
+    chunks = chunk_text(text, tok, max_length=32)
+    assert len(chunks) >= 3
+    covered = []
+    for c in chunks:
+        spans = [(a, b) for a, b, _ in c.sentences]
+        assert spans[0][0] == len(head) and spans[-1][1] == len(c.input_ids) - len(tail)
+        assert all(b == a2 for (_, b), (a2, _) in zip(spans, spans[1:]))  # no gap, no overlap
+        covered += [s for *_, s in c.sentences]
+    assert covered[:4] == ["We must strike.", "They refused talks!", "Peace is near.", "The team won."]
+    assert " ".join(covered[4:]) == long_para  # every sentence of the long paragraph, once, in order
+
+
 def test_a_sentence_cut_across_windows_is_named_by_the_part_each_window_holds(tiny_encoder):
     from model.loading import load_tokenizer
 
