@@ -105,7 +105,7 @@ class Scorer:
         """Run the encoder through torch.compile (inductor, weights frozen as constants,
         dynamic shapes). The encoder alone measured 1.45x after a one-off compilation of
         26 s on an AMX CPU (eval/results/profile_encoder.md), and whole runs of 6,000
-        articles 1.16-1.35x (eval/results/bench_compile.md, docs/scaling.md): worth it for
+        articles 1.16-1.35x (eval/results/bench_compile_amx_86aff0f.md, docs/scaling.md): worth it for
         long runs, not for a few hundred articles. Needs a C++ compiler on CPUs; where compilation fails,
         scoring goes on uncompiled, with a warning on stderr."""
         import torch._inductor.config as inductor
