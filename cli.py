@@ -150,8 +150,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           device: str = typer.Option("auto", help="auto, cpu or cuda"),
           dtype: str = typer.Option("auto", help="auto (bf16 where supported), bf16 or fp32"),
           compile: bool = typer.Option(False, "--compile", help="torch.compile the encoder: about 1.45x its speed "
-                                       "on an AMX CPU after a one-off ~30 s compilation; for runs of thousands "
-                                       "of articles (docs/scaling.md)"),
+                                       "on an AMX CPU after a one-off ~30 s compilation, no gain on an AMD EPYC; "
+                                       "for runs of thousands of articles (docs/scaling.md)"),
           evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="find each article's evidence "
                                         "sentences; --no-evidence leaves those columns empty (faster only with "
                                         "--evidence-method standalone: eval/results/bench_score_amx_session8.md)"),

@@ -105,8 +105,9 @@ class Scorer:
         """Run the encoder through torch.compile (inductor, weights frozen as constants,
         dynamic shapes). The encoder alone measured 1.45x after a one-off compilation of
         26 s on an AMX CPU (eval/results/profile_encoder.md), and whole runs of 6,000
-        articles 1.16-1.35x (eval/results/bench_compile_amx_86aff0f.md, docs/scaling.md): worth it for
-        long runs, not for a few hundred articles. Needs a C++ compiler on CPUs; where compilation fails,
+        articles 1.16-1.35x (eval/results/bench_compile_amx_86aff0f.md, docs/scaling.md); on an AMD
+        EPYC 2,000 articles ran at 0.99x (eval/results/bench_compile.md). For long runs where it pays,
+        never for a few hundred articles. Needs a C++ compiler on CPUs; where compilation fails,
         scoring goes on uncompiled, with a warning on stderr."""
         import torch._inductor.config as inductor
 
