@@ -3,8 +3,8 @@
     python -m eval.bench_batch_size --skip 1000 --n 200 --repeats 3
 
 The whole local pipeline (windows, encoder, pooling, in-context evidence, rows to a null
-sink) at each batch size, on articles the scoring benchmark does not read (it reads the
-first 1,000; --skip 1000 starts after them), every round running all sizes in a rotated
+sink) at each batch size, on articles the scoring benchmark's timed phases do not read (they
+read the first 1,000; --skip 1000 starts after them; only its memory run reads further), every round running all sizes in a rotated
 order. The rule, fixed before the first run (committed with this file): a batch size
 replaces 32 as the CPU default only if its median time over the rounds is at least 3%
 below 32's and it is faster than 32 in every round (paired by round), since rounds on a
@@ -84,7 +84,8 @@ def main() -> None:
     lines = [f"# Batch size for `oped score` on this CPU ({len(texts)} articles from #{args.skip}, {tokens:,} tokens)",
              "", f"Command: `{result['command']}`",
              f"CPU: {info['cpu']}, {info['cores']} cores (AVX-512 BF16: {info['avx512_bf16']}, AMX: "
-             f"{info['amx_bf16']}); model {result['model']}; code {info['code']}.",
+             f"{info['amx_bf16']}); model {result['model']}; code {info['code']['commit']} (uncommitted changes: "
+             f"{info['code']['dirty']}).",
              f"Rule (fixed before the run): {result['rule']} (paired by round).", "",
              "| batch size | tokens/s (median) | vs 32 | seconds per round | passes the rule |", "|---|---|---|---|---|"]
     for b in sizes:

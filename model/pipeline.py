@@ -72,7 +72,8 @@ def check_resumable(target, found, model_id: str, evidence_method: str) -> None:
     if found.unrecorded_method:
         print(f"warning: {found.unrecorded_method} rows of {target} were written before oped score recorded "
               "the evidence method (evidence_method column): whether this run's evidence matches theirs "
-              "cannot be checked", file=sys.stderr)
+              "cannot be checked (a CSV keeps the header it began with, so its new rows lack the column too)",
+              file=sys.stderr)
 
 
 def prefetch_helps(scorer) -> bool:
@@ -148,15 +149,22 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     skip: Counter = Counter()
     if output_path and output_path != "-":
         target = stream_path(output_path)
+        reopened = False
         if fmt == "parquet" and Path(output_path).exists() and not target.exists():
             # a finished Parquet file: never overwritten; a resume continues from its rows
             if not resume:
                 raise FileExistsError(f"{output_path} exists; use --resume to continue it, or choose another -o")
             reopen_parquet(output_path)
+            reopened = True
         if resume:
             found = repair_and_count(target, fmt)
             skip = found.done
-            check_resumable(target, found, scorer.model_id, scorer.evidence_method if evidence else "none")
+            try:
+                check_resumable(target, found, scorer.model_id, scorer.evidence_method if evidence else "none")
+            except ValueError:
+                if reopened:  # leave the finished file as it was, with no partial stream beside it
+                    target.unlink()
+                raise
         elif target.exists() and target.stat().st_size:
             raise FileExistsError(f"{target} exists; use --resume to continue it, or choose another -o")
     if paragraphs_path:

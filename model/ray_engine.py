@@ -264,11 +264,15 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
                    gpus_per_worker: float = 0.0, shard_bytes: int = SHARD_BYTES, **options) -> dict:
     """Score INPUT into OUT_DIR/part-*.{jsonl,parquet}; returns counts. Ray starts a local
     cluster when address is None, or joins one ('auto', 'ray://host:10001')."""
+    from model.inference import EVIDENCE_METHODS
+
+    method = options.get("evidence_method", ShardOptions.evidence_method)
+    if method not in EVIDENCE_METHODS:  # here, before any work, not in a worker's traceback
+        raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {method!r}")
     options.setdefault("threads", 1 if not gpus_per_worker else 0)  # one CPU per actor, as Ray schedules it
     _require_ray()
     import ray
 
-    from model.inference import EVIDENCE_METHODS
     from model.readers import read_records
 
     next(iter(read_records(str(input_files(input_path)[0]), options.get("text_field", "text"),
@@ -276,8 +280,6 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
     shards = plan_shards(input_path, shard_bytes)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
-    if opts.evidence_method not in EVIDENCE_METHODS:  # here, not in a worker's traceback
-        raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {opts.evidence_method!r}")
     _check_plan(Path(out_dir), input_path, shards, opts.__dict__)
     _check_finished_weights(Path(out_dir), opts)
     if not ray.is_initialized():

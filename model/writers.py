@@ -68,7 +68,7 @@ class CsvSink:
         late = {k for r in rows for k in r} - set(self.columns) - self.warned
         if late:
             self.warned |= late
-            print(f"warning: input fields first seen after the CSV header was written are not in {self.path}: "
+            print(f"warning: fields first seen after the CSV header was written are not in {self.path}: "
                   f"{', '.join(sorted(late))} (JSON lines and Parquet outputs keep every field)", file=sys.stderr)
         w = csv.DictWriter(buf, fieldnames=self.columns, delimiter=self.delimiter, extrasaction="ignore")
         for r in rows:
@@ -186,14 +186,18 @@ def _repair_csv(path: Path, delimiter: str) -> Finished:
     if not rows:
         path.write_bytes(b"")
         return found
-    header, body = rows[0], rows[1:]
-    complete = [r for r in body if len(r) == len(header)]
-    if cut < len(data) or len(complete) != len(body):  # torn: rewrite the complete rows only
-        buf = io.StringIO()
-        w = csv.writer(buf, delimiter=delimiter)
-        w.writerow(header)
-        w.writerows(complete)
-        path.write_text(buf.getvalue(), encoding="utf-8")
+    header, complete = rows[0], rows[1:]
+    short = sum(len(r) != len(header) for r in complete)
+    if short:  # rows are written whole: one of another length is not from this writer
+        raise ValueError(f"{path}: {short} rows have another number of cells than its header; refusing to "
+                         "resume into it, so that no row is dropped")
+    if cut < len(data):  # torn: the complete rows, whole or not at all (a kill here loses nothing)
+        tmp = path.with_name(path.name + ".repair")
+        with open(tmp, "wb") as f:
+            f.write(data[:cut])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
 
     at = [header.index(c) if c in header else None for c in ("status", "model", "evidence_method")]
     for r in complete:

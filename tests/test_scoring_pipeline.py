@@ -189,7 +189,7 @@ def test_resume_refuses_an_output_scored_by_another_model(scorer, tmp_path, monk
     assert [str(r["id"]) for r in rows] == ["r0", "r1", "r2", "r3"]
 
 
-@pytest.mark.parametrize("out_name", ["out.jsonl", "out.csv"])
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.csv", "out.parquet"])
 def test_resume_refuses_rows_of_another_evidence_method(scorer, tmp_path, monkeypatch, out_name):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
@@ -201,8 +201,10 @@ def test_resume_refuses_rows_of_another_evidence_method(scorer, tmp_path, monkey
     with pytest.raises(ValueError, match="resume with --evidence-method in-context and without --no-evidence"):
         score_corpus(str(src), str(out), scorer, resume=True, progress=False, evidence=False)
     monkeypatch.undo()
+    assert not (tmp_path / "out.parquet.partial.jsonl").exists()  # a refused resume leaves a finished file as it was
     score_corpus(str(src), str(out), scorer, resume=True, progress=False)  # the same method resumes
-    rows = read_jsonl(out) if out_name.endswith(".jsonl") else list(csv.DictReader(open(out, encoding="utf-8")))
+    rows = pd.read_parquet(out).to_dict("records") if out_name.endswith(".parquet") else (
+        read_jsonl(out) if out_name.endswith(".jsonl") else list(csv.DictReader(open(out, encoding="utf-8"))))
     assert [r["evidence_method"] for r in rows] == ["in-context"] * 4
 
 
@@ -219,17 +221,37 @@ def test_resume_warns_of_rows_that_do_not_record_their_evidence_method(scorer, t
     assert [r["id"] for r in read_jsonl(out)] == ["r0", "r1", "r2", "r3"]
 
 
-def test_csv_resume_refuses_a_file_whose_quotes_would_cut_finished_rows(scorer, tmp_path):
-    """A stray quote in an unquoted cell (a file another tool wrote) makes every later newline
-    look quoted; a repair there would drop finished rows, so the resume stops instead."""
+def test_resuming_a_csv_begun_before_the_evidence_method_column_keeps_its_cells_aligned(scorer, tmp_path, capsys):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     out = tmp_path / "out.csv"
-    out.write_text('id,t\na,5" screen\nb,2\nc,3\n')
-    before = out.read_bytes()
-    with pytest.raises(ValueError, match="refusing to resume into it"):
+    score_corpus(str(src), str(out), scorer, limit=2, progress=False)
+    older = pd.read_csv(out, keep_default_na=False).drop(columns=["evidence_method"])  # as an earlier version wrote it
+    older.to_csv(out, index=False)
+    capsys.readouterr()
+    score_corpus(str(src), str(out), scorer, resume=True, progress=False)
+    err = capsys.readouterr().err
+    assert "2 rows of" in err and "new rows lack the column too" in err
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["r0", "r1", "r2", "r3"] and "evidence_method" not in rows[0]
+    assert all(r["status"] == "ok" and r["stance"] in ("dovish", "neutral", "hawkish") and r["outlet"] in ("o0", "o1")
+               for r in rows)
+
+
+@pytest.mark.parametrize("content, reason", [
+    # a stray quote in an unquoted cell (a file another tool wrote) makes every later newline look
+    # quoted: a repair there would drop finished rows
+    ('id,t\na,5" screen\nb,2\nc,3\n', "do not end where oped score's rows end"),
+    ("id,status,model\nr0,ok,m\nr1,ok\nr2,ok,m\n", "1 rows have another number of cells"),  # not this writer's
+])
+def test_csv_resume_refuses_a_file_it_would_have_to_cut_finished_rows_from(scorer, tmp_path, content, reason):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    out = tmp_path / "out.csv"
+    out.write_text(content)
+    with pytest.raises(ValueError, match=reason):
         score_corpus(str(src), str(out), scorer, resume=True, progress=False)
-    assert out.read_bytes() == before
+    assert out.read_text() == content  # left as it was
 
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device (none here)")
