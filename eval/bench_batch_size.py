@@ -20,21 +20,10 @@ import statistics
 import sys
 
 from eval.bench_perf import run
-from eval.bench_score import RESULTS, cpu_info
+from eval.bench_score import RESULTS, _texts, cpu_info
 
 CURRENT = 32
 MIN_GAIN = 0.03  # the median must be at least this much faster than CURRENT's
-
-
-def texts_after(path: str, skip: int, n: int) -> list[str]:
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i >= skip:
-                out.append(json.loads(line)["text"])
-            if len(out) >= n:
-                break
-    return out
 
 
 def verdict(seconds: dict[int, list[float]]) -> tuple[int, dict[int, bool]]:
@@ -61,7 +50,7 @@ def main() -> None:
     sizes = [int(x) for x in args.sizes.split(",")]
     if CURRENT not in sizes:
         sizes.append(CURRENT)
-    texts = texts_after(args.corpus, args.skip, args.n)
+    texts = _texts(args.corpus, args.n, skip=args.skip)
     scorers = {b: load_model(args.model, batch_size=b) for b in sizes}
     tokens = sum(scorers[CURRENT].prepare(t).n_tokens for t in texts)
     for s in scorers.values():

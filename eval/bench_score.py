@@ -39,11 +39,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _texts(path: str, n: int) -> list[str]:
+def _texts(path: str, n: int, skip: int = 0) -> list[str]:
+    """The texts of n articles, after the first `skip`."""
     out = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            out.append(json.loads(line)["text"])
+        for i, line in enumerate(f):
+            if i >= skip:
+                out.append(json.loads(line)["text"])
             if len(out) >= n:
                 break
     return out

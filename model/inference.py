@@ -28,6 +28,11 @@ MAX_EVIDENCE_SENTENCES = 40  # standalone evidence: sentences encoded again; a c
 EVIDENCE_METHODS = ("in-context", "standalone")
 
 
+def check_evidence_method(method: str) -> None:
+    if method not in EVIDENCE_METHODS:
+        raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {method!r}")
+
+
 def cpu_supports_bf16() -> bool:
     """True on CPUs with native bf16 matrix instructions (AVX-512 BF16 or AMX)."""
     try:
@@ -250,8 +255,7 @@ class Scorer:
     def score_prepared(self, docs: list[Prepared], evidence: bool = True, chunks: bool = True) -> list[DocumentScore]:
         """Scores of prepared documents (None for a document without text). chunks=False
         skips the per-window rows, which only --paragraphs and the API need."""
-        if self.evidence_method not in EVIDENCE_METHODS:
-            raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {self.evidence_method!r}")
+        check_evidence_method(self.evidence_method)
         in_context = [] if evidence and self.evidence_method == "in-context" else None
         per_dim = self.pooled(docs, in_context)
         flat = [c for d in docs for c in d.chunks]

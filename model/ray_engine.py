@@ -264,11 +264,10 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
                    gpus_per_worker: float = 0.0, shard_bytes: int = SHARD_BYTES, **options) -> dict:
     """Score INPUT into OUT_DIR/part-*.{jsonl,parquet}; returns counts. Ray starts a local
     cluster when address is None, or joins one ('auto', 'ray://host:10001')."""
-    from model.inference import EVIDENCE_METHODS
+    from model.inference import check_evidence_method
 
-    method = options.get("evidence_method", ShardOptions.evidence_method)
-    if method not in EVIDENCE_METHODS:  # here, before any work, not in a worker's traceback
-        raise ValueError(f"evidence_method must be one of {EVIDENCE_METHODS}, not {method!r}")
+    # here, before any work, not in a worker's traceback
+    check_evidence_method(options.get("evidence_method", ShardOptions.evidence_method))
     options.setdefault("threads", 1 if not gpus_per_worker else 0)  # one CPU per actor, as Ray schedules it
     _require_ray()
     import ray
