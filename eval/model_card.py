@@ -113,6 +113,17 @@ def _against_teacher(teacher: str, report: dict) -> str:
             f"{t['sovereignty_f1']:.3f} ({s['sovereignty_f1'] - t['sovereignty_f1']:+.3f}).")
 
 
+def _soup_line(members: list[dict], args: dict) -> str:
+    """A weight average (training.soup): what it averages, instead of one run's epochs."""
+    runs = "; ".join(f"`{m['path']}` ({m['model']}, seed {m['seed']}, best dev epoch {m['best_epoch']}, dev selection "
+                     f"{(m.get('dev') or {}).get('selection', float('nan')):.3f} in its training)" for m in members)
+    return (f"- A weight average of {len(members)} runs of this recipe (lr {args['learning_rate']}, head lr "
+            f"{args['head_learning_rate']}, batch {args['batch_size']} windows), which differ only in their seed: {runs}. "
+            f"Its adapter is the mean of theirs (rank {len(members)} x {args['lora_r']}) and its heads the mean of "
+            "their heads (training.soup); train each member with `oped train --config training/configs/default.toml "
+            "--set seed=N`, then average them with the command above.")
+
+
 def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:
     d = Path(model_dir)
     t = record
@@ -143,11 +154,13 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
               if args.get("direction_loss_weight") else "") + "."]),
         *(["- Paragraph weights balanced by side: the larger side's (hawkish or dovish) paragraph weights scaled "
            "down to the smaller side's total (`balance_paragraph_sides`)."] if args.get("balance_paragraph_sides") else []),
-        f"- Epochs run: {len(t['history'])} (best on dev: epoch {t['best_epoch']}); lr {args['learning_rate']}, "
-        f"head lr {args['head_learning_rate']}, batch {args['batch_size']} windows, seed {args['seed']}.",
+        *([_soup_line(t["soup"]["members"], args)] if t.get("soup") else [
+            f"- Epochs run: {len(t['history'])} (best on dev: epoch {t['best_epoch']}); lr {args['learning_rate']}, "
+            f"head lr {args['head_learning_rate']}, batch {args['batch_size']} windows, seed {args['seed']}."]),
         f"- Training examples: {t['examples']['train']}; dev articles {sum(t['examples']['dev'].values())}, "
         f"test articles {sum(t['examples']['test'].values())}.",
-        f"- Trained in {t['seconds'] / 60:.1f} min on {t['cpu']} ({t['device']}, {t['precision']}), torch {t['torch']}.",
+        f"- {'Averaged and evaluated on dev' if t.get('soup') else 'Trained'} in {t['seconds'] / 60:.1f} min on "
+        f"{t['cpu']} ({t['device']}, {t['precision']}), torch {t['torch']}.",
         _provenance(t),
         "",
         "## Results (95% bootstrap CIs, 1,000 resamples of articles)",

@@ -80,8 +80,28 @@ class DocumentScore:
     chunks: list[dict] = field(default_factory=list)  # per-window scores, for --paragraphs
 
 
+def _sentence_sums_by_window(hidden: torch.Tensor, spans: list[list[tuple]]) -> torch.Tensor:
+    """Sums of token states over each window's sentence spans, [sentences, hidden] in window
+    then span order, as one batched product with a one-hot [windows, spans, tokens] matrix.
+    For CUDA: there index_add_ adds with atomics in no fixed order, so near-tie evidence could
+    flip between runs, while a matrix product adds in a fixed order. In fp64, so that neither
+    TF32 nor the order of the additions moves the sums. CPUs keep index_add_, deterministic
+    there, so CPU outputs stay bit for bit what they were."""
+    most = max((len(s) for s in spans), default=0)
+    local = torch.full(hidden.shape[:2], most, dtype=torch.long)  # tokens outside spans: a spare row
+    for r, row in enumerate(spans):
+        for j, (a, b, _) in enumerate(row):
+            local[r, a:b] = j
+    one_hot = torch.nn.functional.one_hot(local.to(hidden.device), most + 1).transpose(1, 2).double()
+    sums = torch.bmm(one_hot, hidden.double()).float()  # [windows, most + 1, hidden]
+    keep = torch.tensor([[j < len(row) for j in range(most + 1)] for row in spans], device=hidden.device)
+    return sums[keep]
+
+
 class Scorer:
     """A loaded model ready to score: `Scorer.score(texts)` or `score_prepared`."""
+
+    sentence_sums_by_product = False  # True: CUDA's way of summing sentences on CPUs too (for tests)
 
     def __init__(self, net, tokenizer, config: ModelConfig, model_id: str,
                  device: str = "auto", dtype: str = "auto", batch_size: int = 32, autocast: bool = False):
@@ -188,10 +208,13 @@ class Scorer:
                 segment[r, a:b] = k
                 k += 1
         segment = segment.view(-1).to(tokens.device)
-        sums = torch.zeros(len(rows) + 1, hidden.shape[-1], device=tokens.device)
-        sums.index_add_(0, segment, hidden.view(-1, hidden.shape[-1]))
         counts = torch.bincount(segment, minlength=len(rows) + 1)
-        states.sentence_sum[rows] = sums[:-1].cpu()
+        if tokens.is_cuda or Scorer.sentence_sums_by_product:
+            states.sentence_sum[rows] = _sentence_sums_by_window(hidden, [sentences[i] for i in idx]).cpu()
+        else:
+            sums = torch.zeros(len(rows) + 1, hidden.shape[-1], device=tokens.device)
+            sums.index_add_(0, segment, hidden.view(-1, hidden.shape[-1]))
+            states.sentence_sum[rows] = sums[:-1].cpu()
         states.sentence_tokens[rows] = counts[:-1].float().cpu()
 
     def _encode_batch(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

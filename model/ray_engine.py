@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,19 +194,42 @@ _ROW_OPTIONS = ("model", "dtype", "evidence", "evidence_method", "text_field", "
 _DEFAULTS_BEFORE_THE_OPTION = {"evidence_method": "standalone"}
 
 
-def finished_model_ids(out_dir: Path, shard_format: str) -> set[str]:
-    """The `model` values of the first finished shard (a run writes one model throughout)."""
+def _first_finished_shard(out_dir: Path, shard_format: str):
+    """The rows of the first finished shard as a DataFrame (Parquet) or its first row (jsonl), or None."""
     done = sorted(out_dir.glob(f"part-*.{shard_format}"))
     if not done:
-        return set()
+        return None
     if shard_format == "parquet":
         import pandas as pd
 
-        frame = pd.read_parquet(done[0])
-        return set(frame["model"].dropna().astype(str)) if "model" in frame else set()
+        return pd.read_parquet(done[0])
     with open(done[0], encoding="utf-8") as f:
         first = f.readline()
-    return {str(json.loads(first).get("model"))} if first.strip() else set()
+    return json.loads(first) if first.strip() else None
+
+
+def finished_model_ids(out_dir: Path, shard_format: str) -> set[str]:
+    """The `model` values of the first finished shard (a run writes one model throughout)."""
+    rows = _first_finished_shard(out_dir, shard_format)
+    if rows is None or "model" not in rows:
+        return set()
+    if shard_format == "parquet":
+        return set(rows["model"].dropna().astype(str))
+    return {str(rows["model"])}
+
+
+def warn_on_shards_without_the_method(out_dir: Path, shard_format: str, log=None) -> bool:
+    """Shards finished before the evidence_method column existed lack it, while the ones this run
+    adds have it (the plan check has made sure both used the same method): warn, as a resumed
+    single output file does. True when it warned."""
+    rows = _first_finished_shard(out_dir, shard_format)
+    if rows is None or "evidence_method" in rows:
+        return False
+    (log or (lambda m: print(m, file=sys.stderr)))(
+        f"warning: {out_dir} holds shards finished before the evidence_method column existed; their rows lack "
+        "it and the new shards' rows have it (the same method: the plan was checked). Read the folder shard by "
+        "shard, or score it again into a new folder for one schema throughout")
+    return True
 
 
 def _check_finished_weights(out_dir: Path, options: ShardOptions) -> None:
@@ -281,6 +305,7 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
     _check_plan(Path(out_dir), input_path, shards, opts.__dict__)
     _check_finished_weights(Path(out_dir), opts)
+    warn_on_shards_without_the_method(Path(out_dir), opts.shard_format)
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
                  **({} if address else {"num_cpus": max(num_workers, 1)}))

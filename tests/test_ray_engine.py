@@ -178,3 +178,24 @@ def test_the_driver_refuses_shards_of_other_weights_before_any_actor_starts(code
     mine = load_model(codebook_model, dtype="fp32").model_id
     (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "model": mine.replace("float32", "bfloat16")}) + "\n")
     _check_finished_weights(out, ShardOptions(model=codebook_model))  # same weights: the actors check precision
+
+
+def test_shards_finished_before_the_method_column_are_warned_about(tmp_path):
+    import pandas as pd
+
+    from model.ray_engine import warn_on_shards_without_the_method
+
+    said = []
+    out = tmp_path / "shards"
+    out.mkdir()
+    assert not warn_on_shards_without_the_method(out, "jsonl", said.append)  # nothing finished yet
+    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "model": "m@0-float32"}) + "\n")
+    assert warn_on_shards_without_the_method(out, "jsonl", said.append)
+    assert "lack" in said[0] and "evidence_method" in said[0]
+    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "evidence_method": "standalone"}) + "\n")
+    assert not warn_on_shards_without_the_method(out, "jsonl", said.append)
+    pd.DataFrame({"id": ["a"], "model": ["m"]}).to_parquet(out / "part-00000.parquet")
+    assert warn_on_shards_without_the_method(out, "parquet", said.append)
+    pd.DataFrame({"id": ["a"], "evidence_method": ["in-context"]}).to_parquet(out / "part-00000.parquet")
+    assert not warn_on_shards_without_the_method(out, "parquet", said.append)
+    assert len(said) == 2

@@ -263,6 +263,20 @@ def test_scores_and_evidence_on_cuda_match_the_cpu(codebook_model):
         assert a.values["evidence_stance"] == b.values["evidence_stance"]
 
 
+def test_cuda_sentence_sums_equal_the_sums_of_their_spans():
+    # the CUDA path of in-context evidence (a one-hot product instead of index_add_), checked on CPU
+    import torch
+
+    from model.inference import _sentence_sums_by_window
+
+    torch.manual_seed(0)
+    hidden = torch.randn(3, 12, 5)
+    spans = [[(1, 4, "a"), (4, 9, "b")], [], [(1, 2, "c"), (2, 6, "d"), (6, 11, "e")]]
+    expected = torch.stack([hidden[r, a:b].sum(0) for r, row in enumerate(spans) for a, b, _ in row])
+    torch.testing.assert_close(_sentence_sums_by_window(hidden, spans), expected, atol=1e-5, rtol=1e-5)
+    assert _sentence_sums_by_window(hidden, [[], [], []]).shape == (0, 5)
+
+
 def test_a_finished_parquet_output_is_never_overwritten_and_resumes(scorer, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
@@ -394,6 +408,30 @@ def test_in_context_evidence_is_the_window_without_each_sentence(scorer):
 SENTENCES = ["We must strike and bomb them.", "Force and pressure will deter them.", "The team won the game.",
              "We should seek talks and peace.", "Diplomacy and restraint and a ceasefire deal.",
              "Our sovereignty and territory and border control.", "The weather report today said rain."]
+
+
+def test_cuda_way_of_summing_sentences_gives_the_same_states_and_evidence(codebook_model, monkeypatch):
+    """Padded, length-sorted batches of several windows: the one-hot product CUDA uses fills every
+    sentence's row as index_add_ does on CPUs, so the evidence is the same."""
+    import torch
+
+    from model.inference import Scorer
+
+    scorer = load_model(codebook_model, dtype="fp32", batch_size=2)
+    texts = [" ".join(SENTENCES[k % 7] for k in range(start, start + n)) for start, n in ((0, 9), (3, 5), (5, 12))]
+    flat = [c for t in texts for c in scorer.prepare(t).chunks]
+    wanted = [(0, dim, k, w) for w in range(len(flat)) for dim in scorer.schema.dimensions
+              for k, name in enumerate(dim.classes) if name in dim.signal_classes]
+    runs = []
+    for by_product in (False, True):
+        monkeypatch.setattr(Scorer, "sentence_sums_by_product", by_product)
+        _, states = scorer.encode([c.input_ids for c in flat], [c.sentences for c in flat])
+        runs.append((states, scorer._evidence_in_context(wanted, flat, states)))
+    (plain, plain_evidence), (product, product_evidence) = runs
+    assert plain.sentence_sum.shape[0] >= 10
+    torch.testing.assert_close(product.sentence_sum, plain.sentence_sum, atol=1e-5, rtol=1e-5)
+    assert torch.equal(product.sentence_tokens, plain.sentence_tokens)
+    assert product_evidence == plain_evidence
 
 
 def test_in_context_evidence_is_the_sentence_whose_removal_lowers_the_class_most(codebook_model):

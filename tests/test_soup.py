@@ -1,0 +1,112 @@
+"""training.soup: a weight average of LoRA runs is one adapter whose merged weights are the
+mean of the members' merged weights, with the mean of their heads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import DOVE, HAWK, NEUTRAL
+
+
+def _train(tiny_encoder, files, out, seed, finetune="lora", train_file=None):
+    from training.arguments import TrainingArguments
+    from training.trainer import train
+
+    args = TrainingArguments(data="jsonl", train_file=train_file or files["train"], dev_file=files["dev"],
+                             base_model=tiny_encoder, finetune=finetune, epochs=2, learning_rate=1e-2,
+                             max_length=32, precision="fp32", output_dir=str(out), seed=seed)
+    train(args, log=lambda *_: None)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def second_seed(tiny_encoder, toy_task_files, tmp_path_factory) -> str:
+    return _train(tiny_encoder, toy_task_files, tmp_path_factory.mktemp("seed2"), seed=2)
+
+
+@pytest.fixture(scope="module")
+def soup_of_two(codebook_model, second_seed, tmp_path_factory) -> str:
+    from training.soup import make_soup
+
+    out = tmp_path_factory.mktemp("soup")
+    make_soup([codebook_model, second_seed], out, log=lambda *_: None)
+    return str(out)
+
+
+def _merged(path):
+    from model.loading import load_network
+
+    net, _, _ = load_network(path)
+    return net
+
+
+def test_soup_weights_are_the_mean_of_the_members(codebook_model, second_seed, soup_of_two):
+    a, b, soup = _merged(codebook_model), _merged(second_seed), _merged(soup_of_two)
+    sa, sb, ss = a.state_dict(), b.state_dict(), soup.state_dict()
+    assert set(ss) == set(sa)
+    moved = 0
+    for key in ss:
+        torch.testing.assert_close(ss[key], (sa[key] + sb[key]) / 2, atol=1e-6, rtol=1e-5, msg=key)
+        moved += not torch.equal(sa[key], sb[key])
+    assert moved > 10  # the two seeds really differ, in the adapted layers and the heads
+    member = json.loads((Path(codebook_model) / "adapter_config.json").read_text())
+    config = json.loads((Path(soup_of_two) / "adapter_config.json").read_text())
+    assert (config["r"], config["lora_alpha"]) == (2 * member["r"], 2 * member["lora_alpha"])
+
+
+def test_soup_record_names_its_members_and_its_dev_selection(codebook_model, second_seed, soup_of_two):
+    from model.config import ModelConfig
+
+    t = ModelConfig.load(soup_of_two).training
+    assert [m["path"] for m in t["soup"]["members"]] == [codebook_model, second_seed]
+    assert [m["seed"] for m in t["soup"]["members"]] == [13, 2]
+    assert 0.0 <= t["dev"]["selection"] <= 1.0
+    # a member's recomputed selection is the one its own training recorded for its best epoch
+    member = t["soup"]["members"][1]
+    assert member["dev_recomputed"]["selection"] == pytest.approx(member["dev"]["selection"], abs=1e-9)
+    assert t["data_sha256"] == ModelConfig.load(codebook_model).training["data_sha256"]
+
+
+def test_a_soup_of_one_model_with_itself_scores_as_that_model(codebook_model, tmp_path):
+    from model import load_model
+    from training.soup import make_soup
+
+    make_soup([codebook_model, codebook_model], tmp_path / "twice", log=lambda *_: None)
+    texts = [HAWK, DOVE, NEUTRAL + " " + HAWK]
+    plain = load_model(codebook_model, dtype="fp32").score(texts, evidence=False)
+    twice = load_model(str(tmp_path / "twice"), dtype="fp32").score(texts, evidence=False)
+    for p, t in zip(plain, twice):
+        for key in ("p_dovish", "p_neutral", "p_hawkish", "p_sovereignty"):
+            assert t.values[key] == pytest.approx(p.values[key], abs=1e-5)
+
+
+def test_soup_refuses_runs_that_cannot_be_averaged(codebook_model, trained_toy_model, tiny_encoder,
+                                                   toy_task_files, tmp_path):
+    from training.soup import SoupError, make_soup
+
+    with pytest.raises(SoupError, match="at least two"):
+        make_soup([codebook_model], tmp_path / "one", log=lambda *_: None)
+    with pytest.raises(SoupError, match="only LoRA"):
+        make_soup([codebook_model, trained_toy_model], tmp_path / "full", log=lambda *_: None)
+    rows = Path(toy_task_files["train"]).read_text().splitlines()
+    other = tmp_path / "fewer.jsonl"
+    other.write_text("\n".join(rows[:-3]) + "\n")
+    other_data = _train(tiny_encoder, toy_task_files, tmp_path / "other", seed=13, train_file=str(other))
+    with pytest.raises(SoupError, match="different or unrecorded data"):
+        make_soup([codebook_model, other_data], tmp_path / "mixed", log=lambda *_: None)
+    assert not (tmp_path / "mixed").exists()  # refused before anything was written
+
+
+def test_model_card_describes_a_soup_by_its_members():
+    from eval.model_card import _soup_line
+
+    members = [{"path": "model/default", "model": "oped-default@abc", "seed": 13, "best_epoch": 4,
+                "dev": {"selection": 0.7229}},
+               {"path": "runs/all_s14", "model": "oped-default@def", "seed": 14, "best_epoch": 3,
+                "dev": {"selection": 0.7031}}]
+    line = _soup_line(members, {"learning_rate": 5e-4, "head_learning_rate": 2e-3, "batch_size": 16, "lora_r": 16})
+    assert "weight average of 2 runs" in line and "seed 14" in line and "0.723" in line and "rank 2 x 16" in line

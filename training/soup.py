@@ -1,0 +1,196 @@
+"""A weight average ("soup") of several runs of one recipe: one model, of the members' size
+and speed, instead of an ensemble that would multiply scoring time.
+
+Every member is a LoRA adapter on the same frozen base encoder plus linear heads. The mean of
+the members' weight changes, (1/k) sum_i s B_i A_i with s = alpha / r, is itself one adapter of
+rank k * r: the A matrices stacked, the B matrices side by side and each divided by k, and alpha
+times k so that s is unchanged. The heads are averaged tensor by tensor. After merging, the
+soup's encoder weights are exactly the mean of the members' merged weights; to first order in
+the weight changes its logits are the mean of the members' logits.
+
+    python -m training.soup model/default runs/all_s14 runs/all_s15 --out runs/soup3
+
+The soup's dev selection is computed as training computes it (training.trainer.dev_metrics, bf16
+autocast where the CPU has it, on the dev examples its members were selected on), and its model
+card is written as `oped train` writes one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from model.config import ModelConfig
+from model.loading import HEADS_FILE, load_network, load_tokenizer, resolve_model_dir
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+# what must be equal for the members' weights to live in one space
+SAME = ("base_model", "finetune", "encoder_layers", "max_length", "lora_r", "lora_alpha", "lora_targets")
+
+
+class SoupError(ValueError):
+    pass
+
+
+def check_members(configs: list[ModelConfig]) -> str:
+    """Refuse members that do not share one weight space and one data set; returns the
+    precision (autocast) they were selected on dev in, which the soup's selection uses too."""
+    if len(configs) < 2:
+        raise SoupError("a weight average needs at least two models")
+    first = configs[0]
+    for c in configs:
+        if c.finetune != "lora":
+            raise SoupError(f"only LoRA models can be averaged this way ({c.name} is finetune={c.finetune!r})")
+        for key in SAME:
+            if getattr(c, key) != getattr(first, key):
+                raise SoupError(f"the models differ in {key}: {getattr(first, key)!r} vs {getattr(c, key)!r}")
+        if c.schema.to_dict() != first.schema.to_dict():
+            raise SoupError("the models score different task schemas")
+    prints = {(c.training or {}).get("data_sha256") for c in configs}
+    if len(prints) != 1 or None in prints:
+        raise SoupError(f"the models were trained on different or unrecorded data (fingerprints {sorted(map(str, prints))}): "
+                        "a weight average is made of runs of one recipe on one data set")
+    precisions = {(c.training or {}).get("precision") for c in configs}
+    if len(precisions) != 1 or not precisions <= {"bf16", "fp32"}:
+        raise SoupError(f"the models were selected on dev in different or unrecorded precisions ({sorted(map(str, precisions))})")
+    return precisions.pop()
+
+
+def average_adapters(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """One adapter whose B @ A is the mean of the members' B_i @ A_i (same scale s)."""
+    k = len(states)
+    keys = set(states[0])
+    if any(set(s) != keys for s in states):
+        raise SoupError("the adapters hold different tensors")
+    out = {}
+    for key in sorted(keys):
+        parts = [s[key].float() for s in states]
+        if key.endswith("lora_A.weight"):  # [r, in] each: stacked to [k r, in]
+            out[key] = torch.cat(parts, 0).contiguous()
+        elif key.endswith("lora_B.weight"):  # [out, r] each: side by side to [out, k r], / k
+            out[key] = (torch.cat(parts, 1) / k).contiguous()
+        else:
+            raise SoupError(f"the adapter holds {key}, which is not a LoRA A or B matrix: averaging it is not defined here")
+    return out
+
+
+def average_heads(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    keys = set(states[0])
+    if any(set(s) != keys for s in states):
+        raise SoupError("the heads hold different tensors")
+    return {key: torch.stack([s[key].float() for s in states]).mean(0).contiguous() for key in sorted(keys)}
+
+
+def _member_facts(path: Path, config: ModelConfig) -> dict:
+    from model.loading import model_version
+
+    t = config.training or {}
+    return {"path": str(path), "model": f"{config.name}@{model_version(path)}", "seed": (t.get("arguments") or {}).get("seed"),
+            "best_epoch": t.get("best_epoch"), "dev": t.get("dev"), "code": t.get("code"), "seconds": t.get("seconds"),
+            "cpu": t.get("cpu")}
+
+
+def recipe_arguments(configs: list[ModelConfig]):
+    """The members' training arguments that rebuild their data today (label files grow: an older
+    member's own arguments may no longer give its fingerprint), with the examples they build."""
+    from training.arguments import TrainingArguments
+    from training.examples import build_examples
+    from training.provenance import data_fingerprint
+
+    wanted = configs[0].training["data_sha256"]
+    for c in reversed(configs):  # the newest runs are the likeliest to match today's files
+        args = TrainingArguments(**c.training["arguments"])
+        splits = build_examples(args, c.schema)
+        if data_fingerprint(splits) == wanted:
+            return args, splits
+    raise SoupError(f"no member's training arguments rebuild the data fingerprint {wanted[:16]} from today's label "
+                    "files, so the dev examples the members were selected on cannot be rebuilt")
+
+
+def dev_selection(model_dir: str | Path, dev_examples: list[dict], precision: str) -> dict:
+    """Dev figures exactly as training computes them for epoch selection: the adapter unmerged,
+    fp32 weights, under the training run's autocast precision ("bf16" or "fp32")."""
+    from model.inference import Scorer
+    from training.trainer import dev_metrics, predict, tokenize
+
+    net, tokenizer, config = load_network(model_dir, merge=False)
+    scorer = Scorer(net, tokenizer, config, "dev", device="cpu", dtype=precision, autocast=True)
+    examples = tokenize(dev_examples, tokenizer, config.max_length)
+    with torch.no_grad():
+        return dev_metrics(config.schema, examples, predict(scorer, examples))
+
+
+def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
+    """Average the members into `out`; returns the soup's training record."""
+    from training.provenance import code_version
+    from training.trainer import cpu_model
+
+    started = time.time()
+    code = code_version()
+    paths = [resolve_model_dir(m) for m in members]
+    configs = [ModelConfig.load(p) for p in paths]
+    precision = check_members(configs)
+    adapter = json.loads((paths[0] / ADAPTER_CONFIG).read_text())
+    if adapter.get("rank_pattern") or adapter.get("alpha_pattern") or adapter.get("use_rslora"):
+        raise SoupError("adapters with per-module ranks or rsLoRA scaling are not handled")
+    args, splits = recipe_arguments(configs)
+    k = len(paths)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(average_adapters([load_file(str(p / ADAPTER_WEIGHTS)) for p in paths]), str(out / ADAPTER_WEIGHTS))
+    save_file(average_heads([load_file(str(p / HEADS_FILE)) for p in paths]), str(out / HEADS_FILE))
+    adapter["r"], adapter["lora_alpha"] = k * configs[0].lora_r, k * configs[0].lora_alpha
+    (out / ADAPTER_CONFIG).write_text(json.dumps(adapter, indent=2, sort_keys=True) + "\n")
+    load_tokenizer(str(paths[0])).save_pretrained(out)
+    first = configs[0]
+    soup = ModelConfig(schema=first.schema, base_model=first.base_model, max_length=first.max_length,
+                       finetune="lora", encoder_layers=first.encoder_layers, lora_r=k * first.lora_r,
+                       lora_alpha=k * first.lora_alpha, lora_dropout=first.lora_dropout, lora_targets=first.lora_targets,
+                       dropout=first.dropout, name=first.name)
+    facts = [_member_facts(p, c) for p, c in zip(paths, configs)]
+    soup.training = {"arguments": args.to_dict(), "soup": {"members": facts}, "history": [], "best_epoch": None,
+                     "dev": {}, "examples": first.training.get("examples"), "data_sha256": first.training["data_sha256"],
+                     "code": code, "cpu": cpu_model(), "device": "cpu", "torch": torch.__version__,
+                     "precision": precision}
+    soup.save(out)
+    log("dev selection of each member, recomputed here as training computes it:")
+    for f in facts:
+        f["dev_recomputed"] = dev_selection(f["path"], splits["dev"], precision)
+        log(f"  {f['model']} (seed {f['seed']}): {f['dev_recomputed']['selection']:.4f} "
+            f"(recorded in training: {(f['dev'] or {}).get('selection', float('nan')):.4f})")
+    soup.training["dev"] = dev_selection(out, splits["dev"], precision)
+    soup.training["seconds"] = round(time.time() - started, 1)
+    soup.save(out)  # again with its dev figures (the model's version hash covers this file)
+    log(f"soup of {k}: dev selection {soup.training['dev']['selection']:.4f} "
+        f"(stance macro-F1 {soup.training['dev']['stance_macro_f1']:.4f}, "
+        f"sovereignty macro-F1 {soup.training['dev']['sovereignty_macro_f1']:.4f}); saved {out}")
+    return soup.training
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("members", nargs="+", help="model directories (or 'default'), runs of one recipe")
+    p.add_argument("--out", required=True)
+    p.add_argument("--no-card", action="store_true", help="skip the dev/test evaluation and model card")
+    a = p.parse_args(argv)
+    record = make_soup(a.members, a.out)
+    if a.no_card or record["arguments"].get("data") != "codebook":
+        return
+    from eval.model_card import evaluate_codebook_model, write_model_card
+    from training.arguments import TrainingArguments
+
+    report = evaluate_codebook_model(a.out, TrainingArguments(**record["arguments"]))
+    (Path(a.out) / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    command = f"python -m training.soup {' '.join(a.members)} --out {a.out}"
+    write_model_card(a.out, record, report, command)
+    print(f"model card: {Path(a.out) / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
