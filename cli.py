@@ -135,6 +135,22 @@ def distill(config: str = typer.Option("training/configs/fast.toml", help="TOML 
 
 
 @app.command()
+def average(members: List[str] = typer.Argument(..., help="model directories: runs of one recipe that differ in their seed"),
+            out: str = typer.Option(..., "--out", help="directory for the averaged model"),
+            card: bool = typer.Option(True, "--card/--no-card", help="evaluate on dev and test and write the model card")):
+    """Average the weights of several LoRA runs of one recipe into one model of the same size and speed.
+
+    Example: oped average runs/s13 runs/s14 runs/s15 --out runs/average
+    """
+    from training.soup import SoupError, average_and_report
+
+    try:
+        average_and_report(list(members), out, card=card, log=typer.echo)
+    except (SoupError, FileNotFoundError) as e:
+        _fail(str(e))
+
+
+@app.command()
 def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/.parquet (optionally .gz), "
                                                  "a folder of .txt files, or - for JSON lines on stdin"),
           output: Optional[str] = typer.Option(None, "-o", "--output", help=".jsonl, .csv, .tsv or .parquet; "

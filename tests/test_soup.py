@@ -110,3 +110,15 @@ def test_model_card_describes_a_soup_by_its_members():
                 "dev": {"selection": 0.7031}}]
     line = _soup_line(members, {"learning_rate": 5e-4, "head_learning_rate": 2e-3, "batch_size": 16, "lora_r": 16})
     assert "weight average of 2 runs" in line and "seed 14" in line and "0.723" in line and "rank 2 x 16" in line
+
+
+def test_oped_average_makes_a_model_or_says_why_not(codebook_model, second_seed, tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    result = CliRunner().invoke(app, ["average", codebook_model, "--out", str(tmp_path / "one")])
+    assert result.exit_code == 2 and "at least two" in result.output
+    result = CliRunner().invoke(app, ["average", codebook_model, second_seed, "--out", str(tmp_path / "two"), "--no-card"])
+    assert result.exit_code == 0, result.output
+    assert "dev selection" in result.output and (tmp_path / "two" / "adapter_model.safetensors").is_file()

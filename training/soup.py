@@ -173,23 +173,29 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     return soup.training
 
 
+def average_and_report(members: list[str], out: str, card: bool = True, log=print) -> dict:
+    """make_soup, then (codebook models) the dev and test evaluation and the model card, as
+    `oped train` writes them."""
+    record = make_soup(members, out, log=log)
+    if not card or record["arguments"].get("data") != "codebook":
+        return record
+    from eval.model_card import evaluate_codebook_model, write_model_card
+    from training.arguments import TrainingArguments
+
+    report = evaluate_codebook_model(out, TrainingArguments(**record["arguments"]))
+    (Path(out) / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_model_card(out, record, report, f"python -m training.soup {' '.join(members)} --out {out}")
+    log(f"model card: {Path(out) / 'README.md'}")
+    return {**record, "report": report}
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("members", nargs="+", help="model directories (or 'default'), runs of one recipe")
     p.add_argument("--out", required=True)
     p.add_argument("--no-card", action="store_true", help="skip the dev/test evaluation and model card")
     a = p.parse_args(argv)
-    record = make_soup(a.members, a.out)
-    if a.no_card or record["arguments"].get("data") != "codebook":
-        return
-    from eval.model_card import evaluate_codebook_model, write_model_card
-    from training.arguments import TrainingArguments
-
-    report = evaluate_codebook_model(a.out, TrainingArguments(**record["arguments"]))
-    (Path(a.out) / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    command = f"python -m training.soup {' '.join(a.members)} --out {a.out}"
-    write_model_card(a.out, record, report, command)
-    print(f"model card: {Path(a.out) / 'README.md'}")
+    average_and_report(a.members, a.out, card=not a.no_card)
 
 
 if __name__ == "__main__":
