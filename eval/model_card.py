@@ -120,8 +120,8 @@ def _soup_line(members: list[dict], args: dict) -> str:
     return (f"- A weight average of {len(members)} runs of this recipe (lr {args['learning_rate']}, head lr "
             f"{args['head_learning_rate']}, batch {args['batch_size']} windows), which differ only in their seed: {runs}. "
             f"Its adapter is the mean of theirs (rank {len(members)} x {args['lora_r']}) and its heads the mean of "
-            "their heads (training.soup); train each member with `oped train --config training/configs/default.toml "
-            "--set seed=N`, then average them with the command above.")
+            "their heads (training.soup). To reproduce it, train each member with `oped train` and this recipe "
+            "(the arguments in oped_config.json) at its seed, then average them with the command above.")
 
 
 def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:
@@ -217,8 +217,12 @@ def main() -> None:
     args = TrainingArguments(**record["arguments"])
     report = evaluate_codebook_model(model_dir, args)
     (model_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    command = (f"oped distill --config training/configs/fast.toml --set output_dir={model_dir}" if args.teacher else
-               f"oped train --config training/configs/default.toml --set output_dir={model_dir}")
+    if record.get("soup"):
+        command = f"python -m training.soup {' '.join(m['path'] for m in record['soup']['members'])} --out {model_dir}"
+    elif args.teacher:
+        command = f"oped distill --config training/configs/fast.toml --set output_dir={model_dir}"
+    else:
+        command = f"oped train --config training/configs/default.toml --set output_dir={model_dir}"
     write_model_card(model_dir, record, report, command)
     print(f"rewrote {model_dir / 'README.md'}")
 

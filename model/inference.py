@@ -84,9 +84,10 @@ def _sentence_sums_by_window(hidden: torch.Tensor, spans: list[list[tuple]]) -> 
     """Sums of token states over each window's sentence spans, [sentences, hidden] in window
     then span order, as one batched product with a one-hot [windows, spans, tokens] matrix.
     For CUDA: there index_add_ adds with atomics in no fixed order, so near-tie evidence could
-    flip between runs, while a matrix product adds in a fixed order. In fp64, so that neither
-    TF32 nor the order of the additions moves the sums. CPUs keep index_add_, deterministic
-    there, so CPU outputs stay bit for bit what they were."""
+    flip between runs, while a matrix product adds in a fixed order. In fp64, where sums of a
+    few hundred fp32 token states round far below fp32's own precision, and TF32 does not
+    apply. CPUs keep index_add_, deterministic there, so CPU outputs stay bit for bit what they
+    were. (torch.use_deterministic_algorithms would also fix index_add_, but process-wide.)"""
     most = max((len(s) for s in spans), default=0)
     local = torch.full(hidden.shape[:2], most, dtype=torch.long)  # tokens outside spans: a spare row
     for r, row in enumerate(spans):

@@ -194,41 +194,46 @@ _ROW_OPTIONS = ("model", "dtype", "evidence", "evidence_method", "text_field", "
 _DEFAULTS_BEFORE_THE_OPTION = {"evidence_method": "standalone"}
 
 
-def _first_finished_shard(out_dir: Path, shard_format: str):
-    """The rows of the first finished shard as a DataFrame (Parquet) or its first row (jsonl), or None."""
+def finished_model_ids(out_dir: Path, shard_format: str) -> set[str]:
+    """The `model` values of the first finished shard (a run writes one model throughout)."""
     done = sorted(out_dir.glob(f"part-*.{shard_format}"))
     if not done:
-        return None
+        return set()
     if shard_format == "parquet":
         import pandas as pd
 
-        return pd.read_parquet(done[0])
+        frame = pd.read_parquet(done[0])
+        return set(frame["model"].dropna().astype(str)) if "model" in frame else set()
     with open(done[0], encoding="utf-8") as f:
         first = f.readline()
-    return json.loads(first) if first.strip() else None
+    return {str(json.loads(first).get("model"))} if first.strip() else set()
 
 
-def finished_model_ids(out_dir: Path, shard_format: str) -> set[str]:
-    """The `model` values of the first finished shard (a run writes one model throughout)."""
-    rows = _first_finished_shard(out_dir, shard_format)
-    if rows is None or "model" not in rows:
-        return set()
-    if shard_format == "parquet":
-        return set(rows["model"].dropna().astype(str))
-    return {str(rows["model"])}
+def _shard_columns(path: Path) -> set[str] | None:
+    """A finished shard's column names (its schema, or its first line), or None when it has no rows."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path)
+        return set(meta.schema.names) if meta.num_rows else None
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+    return set(json.loads(first)) if first.strip() else None
 
 
-def warn_on_shards_without_the_method(out_dir: Path, shard_format: str, log=None) -> bool:
-    """Shards finished before the evidence_method column existed lack it, while the ones this run
+def warn_on_shards_without_the_method(out_dir: Path, shard_format: str, n_shards: int, log=None) -> bool:
+    """Shards finished before the evidence_method column existed lack it, while the ones a re-run
     adds have it (the plan check has made sure both used the same method): warn, as a resumed
-    single output file does. True when it warned."""
-    rows = _first_finished_shard(out_dir, shard_format)
-    if rows is None or "evidence_method" in rows:
-        return False
+    single output file does, when the folder mixes the two or is about to. True when it warned."""
+    done = sorted(out_dir.glob(f"part-*.{shard_format}"))
+    columns = [c for c in map(_shard_columns, done) if c is not None]
+    lacking = sum("evidence_method" not in c for c in columns)
+    if not lacking or (lacking == len(columns) and len(done) >= n_shards):
+        return False  # every shard has the column, or all were finished by the old code and none is added
     (log or (lambda m: print(m, file=sys.stderr)))(
-        f"warning: {out_dir} holds shards finished before the evidence_method column existed; their rows lack "
-        "it and the new shards' rows have it (the same method: the plan was checked). Read the folder shard by "
-        "shard, or score it again into a new folder for one schema throughout")
+        f"warning: {lacking} shard(s) in {out_dir} were finished before the evidence_method column existed; "
+        "their rows lack it and the other shards' rows have it (the same method: the plan was checked). Read the "
+        "folder shard by shard, or score it again into a new folder for one schema throughout")
     return True
 
 
@@ -305,7 +310,7 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
     _check_plan(Path(out_dir), input_path, shards, opts.__dict__)
     _check_finished_weights(Path(out_dir), opts)
-    warn_on_shards_without_the_method(Path(out_dir), opts.shard_format)
+    warn_on_shards_without_the_method(Path(out_dir), opts.shard_format, len(shards))
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,
                  **({} if address else {"num_cpus": max(num_workers, 1)}))

@@ -183,19 +183,25 @@ def test_the_driver_refuses_shards_of_other_weights_before_any_actor_starts(code
 def test_shards_finished_before_the_method_column_are_warned_about(tmp_path):
     import pandas as pd
 
-    from model.ray_engine import warn_on_shards_without_the_method
+    from model.ray_engine import warn_on_shards_without_the_method as warn
 
     said = []
     out = tmp_path / "shards"
     out.mkdir()
-    assert not warn_on_shards_without_the_method(out, "jsonl", said.append)  # nothing finished yet
-    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "model": "m@0-float32"}) + "\n")
-    assert warn_on_shards_without_the_method(out, "jsonl", said.append)
-    assert "lack" in said[0] and "evidence_method" in said[0]
-    (out / "part-00000.jsonl").write_text(json.dumps({"id": "a", "evidence_method": "standalone"}) + "\n")
-    assert not warn_on_shards_without_the_method(out, "jsonl", said.append)
+    old, new = {"id": "a", "model": "m@0-float32"}, {"id": "b", "evidence_method": "standalone"}
+    assert not warn(out, "jsonl", 3, said.append)  # nothing finished yet
+    (out / "part-00000.jsonl").write_text(json.dumps(old) + "\n")
+    assert warn(out, "jsonl", 3, said.append)  # old shards, and new ones to come
+    assert not warn(out, "jsonl", 1, said.append)  # all finished by the old code: nothing is added
+    (out / "part-00000.jsonl").write_text(json.dumps(new) + "\n")
+    (out / "part-00001.jsonl").write_text(json.dumps(old) + "\n")  # an old shard after a new one
+    (out / "part-00002.jsonl").write_text("")  # a shard without rows says nothing
+    assert warn(out, "jsonl", 3, said.append) and said[-1].startswith("warning: 1 shard(s)")
+    (out / "part-00001.jsonl").write_text(json.dumps(new) + "\n")
+    assert not warn(out, "jsonl", 3, said.append)
     pd.DataFrame({"id": ["a"], "model": ["m"]}).to_parquet(out / "part-00000.parquet")
-    assert warn_on_shards_without_the_method(out, "parquet", said.append)
+    pd.DataFrame().to_parquet(out / "part-00001.parquet")  # no rows, no columns: not counted
+    assert warn(out, "parquet", 3, said.append)
     pd.DataFrame({"id": ["a"], "evidence_method": ["in-context"]}).to_parquet(out / "part-00000.parquet")
-    assert not warn_on_shards_without_the_method(out, "parquet", said.append)
-    assert len(said) == 2
+    assert not warn(out, "parquet", 3, said.append)
+    assert len(said) == 3 and "evidence_method" in said[0]

@@ -12,12 +12,13 @@ import torch
 from tests.conftest import DOVE, HAWK, NEUTRAL
 
 
-def _train(tiny_encoder, files, out, seed, finetune="lora", train_file=None):
+def _train(tiny_encoder, files, out, seed, finetune="lora", train_file=None, epochs=3):
+    # the recipe of the codebook_model fixture (3 epochs, lr 1e-2), at another seed
     from training.arguments import TrainingArguments
     from training.trainer import train
 
     args = TrainingArguments(data="jsonl", train_file=train_file or files["train"], dev_file=files["dev"],
-                             base_model=tiny_encoder, finetune=finetune, epochs=2, learning_rate=1e-2,
+                             base_model=tiny_encoder, finetune=finetune, epochs=epochs, learning_rate=1e-2,
                              max_length=32, precision="fp32", output_dir=str(out), seed=seed)
     train(args, log=lambda *_: None)
     return str(out)
@@ -64,10 +65,12 @@ def test_soup_record_names_its_members_and_its_dev_selection(codebook_model, sec
     t = ModelConfig.load(soup_of_two).training
     assert [m["path"] for m in t["soup"]["members"]] == [codebook_model, second_seed]
     assert [m["seed"] for m in t["soup"]["members"]] == [13, 2]
+    assert t["arguments"]["seed"] is None and t["arguments"]["output_dir"] == soup_of_two
     assert 0.0 <= t["dev"]["selection"] <= 1.0
-    # a member's recomputed selection is the one its own training recorded for its best epoch
-    member = t["soup"]["members"][1]
-    assert member["dev_recomputed"]["selection"] == pytest.approx(member["dev"]["selection"], abs=1e-9)
+    # each member's recomputed selection is the one its own training recorded for its best epoch
+    for member in t["soup"]["members"]:
+        assert member["dev_recomputed"]["selection"] == pytest.approx(member["dev"]["selection"], abs=1e-9)
+        assert member["dev_recomputed_matches_record"]
     assert t["data_sha256"] == ModelConfig.load(codebook_model).training["data_sha256"]
 
 
@@ -122,3 +125,52 @@ def test_oped_average_makes_a_model_or_says_why_not(codebook_model, second_seed,
     result = CliRunner().invoke(app, ["average", codebook_model, second_seed, "--out", str(tmp_path / "two"), "--no-card"])
     assert result.exit_code == 0, result.output
     assert "dev selection" in result.output and (tmp_path / "two" / "adapter_model.safetensors").is_file()
+
+
+def test_soup_refuses_other_recipes_shapes_precisions_and_adapters(codebook_model, second_seed):
+    import copy
+
+    from model.config import ModelConfig
+    from training.soup import SoupError, average_adapters, check_adapter_configs, check_members
+
+    a, b = ModelConfig.load(codebook_model), ModelConfig.load(second_seed)
+    assert check_members([a, b]) == "fp32"
+
+    def changed(edit):
+        c = copy.deepcopy(b)
+        edit(c)
+        return c
+
+    cases = [(lambda c: c.training["arguments"].update(learning_rate=0.5), "different recipes \\(learning_rate\\)"),
+             (lambda c: c.training["arguments"].update(epochs=9), "different recipes \\(epochs\\)"),
+             (lambda c: c.training.update(precision="bf16"), "different or unrecorded precisions"),
+             (lambda c: setattr(c, "lora_r", 4), "differ in lora_r"),
+             (lambda c: setattr(c, "schema", c.schema.__class__.from_dict({**c.schema.to_dict(), "name": "other"})),
+              "different task schemas")]
+    for edit, message in cases:
+        with pytest.raises(SoupError, match=message):
+            check_members([a, changed(edit)])
+    student = changed(lambda c: None)
+    for c in (a, student):
+        c.training["arguments"]["teacher"] = "default"
+    with pytest.raises(SoupError, match="distilled"):
+        check_members([copy.deepcopy(a), student])
+    plain = json.loads((Path(codebook_model) / "adapter_config.json").read_text())
+    with pytest.raises(SoupError, match="configured differently"):
+        check_adapter_configs([plain, {**plain, "lora_dropout": 0.3}])
+    for extra in ({"use_rslora": True}, {"rank_pattern": {"query": 4}}, {"use_dora": True}):
+        with pytest.raises(SoupError, match="per-module ranks"):
+            check_adapter_configs([{**plain, **extra}, {**plain, **extra}])
+    with pytest.raises(SoupError, match="not a LoRA A or B"):
+        average_adapters([{"x.lora_magnitude_vector": torch.ones(2)}, {"x.lora_magnitude_vector": torch.ones(2)}])
+
+
+def test_soup_never_writes_over_a_member_or_another_model(codebook_model, second_seed, soup_of_two, tmp_path):
+    from training.soup import SoupError, make_soup
+
+    before = (Path(second_seed) / "adapter_model.safetensors").read_bytes()
+    with pytest.raises(SoupError, match="one of the models being averaged"):
+        make_soup([codebook_model, second_seed], second_seed, log=lambda *_: None)
+    with pytest.raises(SoupError, match="already holds a model"):
+        make_soup([codebook_model, second_seed], soup_of_two, log=lambda *_: None)
+    assert (Path(second_seed) / "adapter_model.safetensors").read_bytes() == before

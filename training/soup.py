@@ -10,9 +10,12 @@ the weight changes its logits are the mean of the members' logits.
 
     python -m training.soup model/default runs/all_s14 runs/all_s15 --out runs/soup3
 
-The soup's dev selection is computed as training computes it (training.trainer.dev_metrics, bf16
-autocast where the CPU has it, on the dev examples its members were selected on), and its model
-card is written as `oped train` writes one.
+The soup's dev selection is computed as training computes it (training.trainer.dev_metrics under
+the autocast precision the members recorded, on the dev examples they were selected on), and each
+member's is computed again the same way on this machine: bf16 kernels differ between CPUs, so a
+member trained elsewhere may not give its recorded figure here, and the soup is best compared with
+its members' figures from the same machine (a warning says when they differ). Its model card is
+written as `oped train` writes one.
 """
 
 from __future__ import annotations
@@ -26,12 +29,18 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model.config import ModelConfig
-from model.loading import HEADS_FILE, load_network, load_tokenizer, resolve_model_dir
+from model.loading import HEADS_FILE, load_network, load_tokenizer, model_version, resolve_model_dir
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 # what must be equal for the members' weights to live in one space
 SAME = ("base_model", "finetune", "encoder_layers", "max_length", "lora_r", "lora_alpha", "lora_targets")
+# training arguments that may differ between members: the seed (the point of averaging), where a run
+# was written and on what device, and the keys that select the data, which the fingerprint covers
+# (the bundled default records exclude_pools "" from before a later round's labels existed)
+NOT_RECIPE = {"seed", "output_dir", "device", "precision", "data", "corpus", "annotations", "synthetic",
+              "use_paragraphs", "use_synthetic", "synthetic_files", "exclude_pools", "train_file", "dev_file",
+              "test_file", "text_field", "dev_fraction"}
 
 
 class SoupError(ValueError):
@@ -52,6 +61,17 @@ def check_members(configs: list[ModelConfig]) -> str:
                 raise SoupError(f"the models differ in {key}: {getattr(first, key)!r} vs {getattr(c, key)!r}")
         if c.schema.to_dict() != first.schema.to_dict():
             raise SoupError("the models score different task schemas")
+    from training.arguments import TrainingArguments
+
+    recipes = [{k: v for k, v in TrainingArguments(**(c.training or {}).get("arguments", {})).to_dict().items()
+                if k not in NOT_RECIPE} for c in configs]
+    for recipe in recipes[1:]:
+        differ = sorted(k for k in recipe if recipe[k] != recipes[0][k])
+        if differ:
+            raise SoupError(f"the models were trained with different recipes ({', '.join(differ)}): a weight "
+                            "average is made of runs that differ only in their seed")
+    if recipes[0]["teacher"]:
+        raise SoupError("distilled students are not averaged here (their data includes the teacher's soft targets)")
     prints = {(c.training or {}).get("data_sha256") for c in configs}
     if len(prints) != 1 or None in prints:
         raise SoupError(f"the models were trained on different or unrecorded data (fingerprints {sorted(map(str, prints))}): "
@@ -60,6 +80,28 @@ def check_members(configs: list[ModelConfig]) -> str:
     if len(precisions) != 1 or not precisions <= {"bf16", "fp32"}:
         raise SoupError(f"the models were selected on dev in different or unrecorded precisions ({sorted(map(str, precisions))})")
     return precisions.pop()
+
+
+def check_adapter_configs(configs: list[dict]) -> dict:
+    """The members' peft adapter configs must agree (but for where the base came from), and be
+    plain LoRA: one rank and one alpha for every module, scaled alpha / r. Returns the first."""
+    def plain(c):
+        return {k: v for k, v in c.items() if k != "base_model_name_or_path"}
+
+    first = configs[0]
+    if any(plain(c) != plain(first) for c in configs[1:]):
+        raise SoupError("the adapters were configured differently (adapter_config.json)")
+    if first.get("rank_pattern") or first.get("alpha_pattern") or first.get("use_rslora") or first.get("use_dora"):
+        raise SoupError("adapters with per-module ranks, rsLoRA scaling or DoRA are not averaged here")
+    return first
+
+
+def check_output(out: Path, members: list[Path]) -> None:
+    """Never write over a member or another model: the soup goes to a new or empty folder."""
+    if any(out.resolve() == m.resolve() for m in members):
+        raise SoupError(f"{out} is one of the models being averaged; write the average to a new folder")
+    if out.exists() and any(out.glob("*.safetensors")) or (out / "oped_config.json").exists():
+        raise SoupError(f"{out} already holds a model; write the average to a new folder")
 
 
 def average_adapters(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -88,8 +130,6 @@ def average_heads(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tens
 
 
 def _member_facts(path: Path, config: ModelConfig) -> dict:
-    from model.loading import model_version
-
     t = config.training or {}
     return {"path": str(path), "model": f"{config.name}@{model_version(path)}", "seed": (t.get("arguments") or {}).get("seed"),
             "best_epoch": t.get("best_epoch"), "dev": t.get("dev"), "code": t.get("code"), "seconds": t.get("seconds"),
@@ -136,12 +176,13 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     paths = [resolve_model_dir(m) for m in members]
     configs = [ModelConfig.load(p) for p in paths]
     precision = check_members(configs)
-    adapter = json.loads((paths[0] / ADAPTER_CONFIG).read_text())
-    if adapter.get("rank_pattern") or adapter.get("alpha_pattern") or adapter.get("use_rslora"):
-        raise SoupError("adapters with per-module ranks or rsLoRA scaling are not handled")
+    adapter = check_adapter_configs([json.loads((p / ADAPTER_CONFIG).read_text()) for p in paths])
+    out = Path(out)
+    check_output(out, paths)
+    if len({model_version(p) for p in paths}) < len(paths):
+        log("warning: some of these models are the same weights; the average counts each as often as it is named")
     args, splits = recipe_arguments(configs)
     k = len(paths)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save_file(average_adapters([load_file(str(p / ADAPTER_WEIGHTS)) for p in paths]), str(out / ADAPTER_WEIGHTS))
     save_file(average_heads([load_file(str(p / HEADS_FILE)) for p in paths]), str(out / HEADS_FILE))
@@ -154,7 +195,9 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
                        lora_alpha=k * first.lora_alpha, lora_dropout=first.lora_dropout, lora_targets=first.lora_targets,
                        dropout=first.dropout, name=first.name)
     facts = [_member_facts(p, c) for p, c in zip(paths, configs)]
-    soup.training = {"arguments": args.to_dict(), "soup": {"members": facts}, "history": [], "best_epoch": None,
+    # the members' recipe; its seed is theirs (listed under soup.members), its LoRA rank theirs too
+    recipe = {**args.to_dict(), "seed": None, "output_dir": str(out)}
+    soup.training = {"arguments": recipe, "soup": {"members": facts}, "history": [], "best_epoch": None,
                      "dev": {}, "examples": first.training.get("examples"), "data_sha256": first.training["data_sha256"],
                      "code": code, "cpu": cpu_model(), "device": "cpu", "torch": torch.__version__,
                      "precision": precision}
@@ -162,8 +205,13 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     log("dev selection of each member, recomputed here as training computes it:")
     for f in facts:
         f["dev_recomputed"] = dev_selection(f["path"], splits["dev"], precision)
+        recorded = (f["dev"] or {}).get("selection")
+        f["dev_recomputed_matches_record"] = recorded is not None and abs(f["dev_recomputed"]["selection"] - recorded) < 1e-9
         log(f"  {f['model']} (seed {f['seed']}): {f['dev_recomputed']['selection']:.4f} "
-            f"(recorded in training: {(f['dev'] or {}).get('selection', float('nan')):.4f})")
+            f"(recorded in training: {recorded if recorded is None else round(recorded, 4)})")
+        if not f["dev_recomputed_matches_record"]:
+            log(f"  warning: {f['path']} gives another dev selection here than in its training (trained on "
+                f"{f['cpu']}); compare the average with the figures recomputed here")
     soup.training["dev"] = dev_selection(out, splits["dev"], precision)
     soup.training["seconds"] = round(time.time() - started, 1)
     soup.save(out)  # again with its dev figures (the model's version hash covers this file)
@@ -176,6 +224,10 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
 def average_and_report(members: list[str], out: str, card: bool = True, log=print) -> dict:
     """make_soup, then (codebook models) the dev and test evaluation and the model card, as
     `oped train` writes them."""
+    if card:
+        # imported before any work, so that the card comes from the code the record names (training/run.py)
+        import eval.model_card  # noqa: F401
+        import training.annotation.build_labels  # noqa: F401
     record = make_soup(members, out, log=log)
     if not card or record["arguments"].get("data") != "codebook":
         return record
