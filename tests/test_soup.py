@@ -158,6 +158,8 @@ def test_soup_refuses_other_recipes_shapes_precisions_and_adapters(codebook_mode
     plain = json.loads((Path(codebook_model) / "adapter_config.json").read_text())
     with pytest.raises(SoupError, match="configured differently"):
         check_adapter_configs([plain, {**plain, "lora_dropout": 0.3}])
+    reordered = {**plain, "target_modules": list(reversed(plain["target_modules"]))}
+    assert check_adapter_configs([plain, reordered]) == plain  # peft writes them from a set, in any order
     for extra in ({"use_rslora": True}, {"rank_pattern": {"query": 4}}, {"use_dora": True}):
         with pytest.raises(SoupError, match="per-module ranks"):
             check_adapter_configs([{**plain, **extra}, {**plain, **extra}])

@@ -85,8 +85,9 @@ def check_members(configs: list[ModelConfig]) -> str:
 def check_adapter_configs(configs: list[dict]) -> dict:
     """The members' peft adapter configs must agree (but for where the base came from), and be
     plain LoRA: one rank and one alpha for every module, scaled alpha / r. Returns the first."""
-    def plain(c):
-        return {k: v for k, v in c.items() if k != "base_model_name_or_path"}
+    def plain(c):  # peft writes target_modules from a set: its order varies between runs
+        return {k: sorted(v) if k == "target_modules" and isinstance(v, list) else v
+                for k, v in c.items() if k != "base_model_name_or_path"}
 
     first = configs[0]
     if any(plain(c) != plain(first) for c in configs[1:]):
