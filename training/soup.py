@@ -5,8 +5,10 @@ Every member is a LoRA adapter on the same frozen base encoder plus linear heads
 the members' weight changes, (1/k) sum_i s B_i A_i with s = alpha / r, is itself one adapter of
 rank k * r: the A matrices stacked, the B matrices side by side and each divided by k, and alpha
 times k so that s is unchanged. The heads are averaged tensor by tensor. After merging, the
-soup's encoder weights are exactly the mean of the members' merged weights; to first order in
-the weight changes its logits are the mean of the members' logits.
+soup's encoder weights are exactly the mean of the members' merged weights. Its outputs are near
+the mean of the members' outputs only while the runs stay close in weight space; each run's heads
+start from their own random initialisation, so that is not given: on the default recipe an average
+of three seeds scored below two of them on dev (eval/results/training_variants.md).
 
     python -m training.soup model/default runs/all_s14 runs/all_s15 --out runs/soup3
 
