@@ -146,8 +146,10 @@ def average(members: List[str] = typer.Argument(..., help="model directories: ru
 
     try:
         average_and_report(list(members), out, card=card, log=typer.echo)
-    except (SoupError, FileNotFoundError) as e:
+    except (SoupError, OSError, ValueError) as e:  # SoupError says why; the others: a folder that is not a model
         _fail(str(e))
+    except KeyError as e:
+        _fail(f"a model's oped_config.json lacks {e} in its training record: was it written by `oped train`?")
 
 
 @app.command()

@@ -115,13 +115,21 @@ def _against_teacher(teacher: str, report: dict) -> str:
 
 def _soup_line(members: list[dict], args: dict) -> str:
     """A weight average (training.soup): what it averages, instead of one run's epochs."""
-    runs = "; ".join(f"`{m['path']}` ({m['model']}, seed {m['seed']}, best dev epoch {m['best_epoch']}, dev selection "
-                     f"{(m.get('dev') or {}).get('selection', float('nan')):.3f} in its training)" for m in members)
+    def commit(m):
+        c = (m.get("code") or {}).get("commit")
+        return f"code {c[:7]}{'+dirty' if (m.get('code') or {}).get('dirty') else ''}" if c else "code unrecorded"
+
+    runs = "; ".join(f"`{m['path']}` ({m['model']}, seed {m['seed']}, {commit(m)}, best dev epoch {m['best_epoch']}, "
+                     f"dev selection {(m.get('dev') or {}).get('selection', float('nan')):.3f} in its training)"
+                     for m in members)
+    same_code = len({commit(m) for m in members}) == 1
     return (f"- A weight average of {len(members)} runs of this recipe (lr {args['learning_rate']}, head lr "
-            f"{args['head_learning_rate']}, batch {args['batch_size']} windows), which differ only in their seed: {runs}. "
+            f"{args['head_learning_rate']}, batch {args['batch_size']} windows), of one data set, at different seeds"
+            f"{'' if same_code else ' and trained by different code'}: {runs}. "
             f"Its adapter is the mean of theirs (rank {len(members)} x {args['lora_r']}) and its heads the mean of "
             "their heads (training.soup). To reproduce it, train each member with `oped train` and this recipe "
-            "(the arguments in oped_config.json) at its seed, then average them with the command above.")
+            "(the arguments in oped_config.json) at its seed, in a checkout of the commit named for it, then "
+            "average them with the command above.")
 
 
 def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:

@@ -78,7 +78,9 @@ def test_a_soup_of_one_model_with_itself_scores_as_that_model(codebook_model, tm
     from model import load_model
     from training.soup import make_soup
 
-    make_soup([codebook_model, codebook_model], tmp_path / "twice", log=lambda *_: None)
+    said = []
+    make_soup([codebook_model, codebook_model], tmp_path / "twice", log=said.append)
+    assert any("the same weights" in line for line in said)
     texts = [HAWK, DOVE, NEUTRAL + " " + HAWK]
     plain = load_model(codebook_model, dtype="fp32").score(texts, evidence=False)
     twice = load_model(str(tmp_path / "twice"), dtype="fp32").score(texts, evidence=False)
@@ -111,8 +113,36 @@ def test_model_card_describes_a_soup_by_its_members():
                 "dev": {"selection": 0.7229}},
                {"path": "runs/all_s14", "model": "oped-default@def", "seed": 14, "best_epoch": 3,
                 "dev": {"selection": 0.7031}}]
-    line = _soup_line(members, {"learning_rate": 5e-4, "head_learning_rate": 2e-3, "batch_size": 16, "lora_r": 16})
+    recipe = {"learning_rate": 5e-4, "head_learning_rate": 2e-3, "batch_size": 16, "lora_r": 16}
+    line = _soup_line(members, recipe)
     assert "weight average of 2 runs" in line and "seed 14" in line and "0.723" in line and "rank 2 x 16" in line
+    assert "code unrecorded" in line and "different code" not in line
+    members[0]["code"] = {"commit": "48d26ea" + "0" * 33, "dirty": False}
+    members[1]["code"] = {"commit": "e0d0c5d" + "0" * 33, "dirty": True}
+    line = _soup_line(members, recipe)
+    assert "code 48d26ea," in line and "code e0d0c5d+dirty," in line and "trained by different code" in line
+
+
+def test_soup_warns_of_members_from_other_code_or_with_another_dev_record(codebook_model, second_seed, tmp_path):
+    import shutil
+
+    from model.config import ModelConfig
+    from training.soup import make_soup
+
+    edited = tmp_path / "edited"
+    shutil.copytree(second_seed, edited)
+    config = json.loads((edited / "oped_config.json").read_text())
+    config["training"]["code"] = {"commit": "0123456" + "0" * 33, "dirty": False}
+    config["training"]["dev"]["selection"] += 0.01  # as if selected by other code or on another CPU
+    (edited / "oped_config.json").write_text(json.dumps(config))
+    said = []
+    make_soup([codebook_model, str(edited)], tmp_path / "soup", log=said.append)
+    assert any("trained by different code" in line and "0123456" in line for line in said)
+    mismatch = [line for line in said if "gives another dev selection here" in line]
+    assert len(mismatch) == 1 and str(edited) in mismatch[0]  # the unedited member matches its record
+    t = ModelConfig.load(tmp_path / "soup").training
+    assert [m["dev_recomputed_matches_record"] for m in t["soup"]["members"]] == [True, False]
+    assert ModelConfig.load(tmp_path / "soup").name.endswith("-average2")
 
 
 def test_oped_average_makes_a_model_or_says_why_not(codebook_model, second_seed, tmp_path):

@@ -14,10 +14,12 @@ of three seeds scored below two of them on dev (eval/results/training_variants.m
 
 The soup's dev selection is computed as training computes it (training.trainer.dev_metrics under
 the autocast precision the members recorded, on the dev examples they were selected on), and each
-member's is computed again the same way on this machine: bf16 kernels differ between CPUs, so a
-member trained elsewhere may not give its recorded figure here, and the soup is best compared with
-its members' figures from the same machine (a warning says when they differ). Its model card is
-written as `oped train` writes one.
+member's is computed again the same way, by this code on this machine. A member trained by other
+code (a change in how articles are cut into windows changes the dev examples' windows) or on
+another kind of CPU may not give its recorded figure here, so the soup is compared with its
+members' figures recomputed here (a warning says when they differ from the record). Members
+trained at different commits get a warning too: they may differ in more than their seed. Its
+model card is written as `oped train` writes one, and names each member's commit.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def check_output(out: Path, members: list[Path]) -> None:
     """Never write over a member or another model: the soup goes to a new or empty folder."""
     if any(out.resolve() == m.resolve() for m in members):
         raise SoupError(f"{out} is one of the models being averaged; write the average to a new folder")
-    if out.exists() and any(out.glob("*.safetensors")) or (out / "oped_config.json").exists():
+    if (out.exists() and any(out.glob("*.safetensors"))) or (out / "oped_config.json").exists():
         raise SoupError(f"{out} already holds a model; write the average to a new folder")
 
 
@@ -130,6 +132,18 @@ def average_heads(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tens
     if any(set(s) != keys for s in states):
         raise SoupError("the heads hold different tensors")
     return {key: torch.stack([s[key].float() for s in states]).mean(0).contiguous() for key in sorted(keys)}
+
+
+def _commit_name(code: dict | None) -> str:
+    commit = (code or {}).get("commit")
+    if not commit:
+        return "unrecorded"
+    return commit[:7] + ("+dirty" if (code or {}).get("dirty") else "")
+
+
+def code_commits(configs: list[ModelConfig]) -> list[str]:
+    """The distinct commits (short, "+dirty" where the tree was) the members were trained by."""
+    return sorted({_commit_name((c.training or {}).get("code")) for c in configs})
 
 
 def _member_facts(path: Path, config: ModelConfig) -> dict:
@@ -184,6 +198,10 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     check_output(out, paths)
     if len({model_version(p) for p in paths}) < len(paths):
         log("warning: some of these models are the same weights; the average counts each as often as it is named")
+    commits = code_commits(configs)
+    if len(commits) > 1:
+        log(f"warning: the models were trained by different code ({', '.join(commits)}): the data fingerprint covers "
+            "their labelled texts, not how the code cut them into windows, so they may differ in more than their seed")
     args, splits = recipe_arguments(configs)
     k = len(paths)
     out.mkdir(parents=True, exist_ok=True)
@@ -196,10 +214,10 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     soup = ModelConfig(schema=first.schema, base_model=first.base_model, max_length=first.max_length,
                        finetune="lora", encoder_layers=first.encoder_layers, lora_r=k * first.lora_r,
                        lora_alpha=k * first.lora_alpha, lora_dropout=first.lora_dropout, lora_targets=first.lora_targets,
-                       dropout=first.dropout, name=first.name)
+                       dropout=first.dropout, name=f"{first.name}-average{k}")
     facts = [_member_facts(p, c) for p, c in zip(paths, configs)]
     # the members' recipe; its seed is theirs (listed under soup.members), its LoRA rank theirs too
-    recipe = {**args.to_dict(), "seed": None, "output_dir": str(out)}
+    recipe = {**args.to_dict(), "seed": None, "output_dir": str(out), "name": soup.name}
     soup.training = {"arguments": recipe, "soup": {"members": facts}, "history": [], "best_epoch": None,
                      "dev": {}, "examples": first.training.get("examples"), "data_sha256": first.training["data_sha256"],
                      "code": code, "cpu": cpu_model(), "device": "cpu", "torch": torch.__version__,
@@ -213,8 +231,9 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
         log(f"  {f['model']} (seed {f['seed']}): {f['dev_recomputed']['selection']:.4f} "
             f"(recorded in training: {recorded if recorded is None else round(recorded, 4)})")
         if not f["dev_recomputed_matches_record"]:
-            log(f"  warning: {f['path']} gives another dev selection here than in its training (trained on "
-                f"{f['cpu']}); compare the average with the figures recomputed here")
+            log(f"  warning: {f['path']} gives another dev selection here than in its training (trained by code "
+                f"{_commit_name(f['code'])} on {f['cpu']}): other code or another kind of CPU; compare the "
+                "average with the figures recomputed here")
     soup.training["dev"] = dev_selection(out, splits["dev"], precision)
     soup.training["seconds"] = round(time.time() - started, 1)
     soup.save(out)  # again with its dev figures (the model's version hash covers this file)

@@ -1,0 +1,36 @@
+"""eval.windows_effect loads another commit's window cutting from git, beside today's."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+OLD = "48d26ea"  # the default's training commit, before paragraphs were cut between sentences
+
+
+def _have(commit: str) -> bool:
+    try:
+        return subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{commit}^{{commit}}"],
+                              capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _have(OLD), reason=f"commit {OLD} is not in this checkout's git history (shallow clone?)")
+def test_old_windows_cut_a_long_paragraph_inside_sentences_and_todays_between_them(tiny_encoder):
+    from eval.windows_effect import chunk_text_at
+    from model.chunking import chunk_text
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    text = " ".join(f"We must strike{' and bomb' * (k % 4)} them." for k in range(40))  # one long paragraph
+    old, new = chunk_text_at(OLD)(text, tok, 32), chunk_text(text, tok, 32)
+    ids = lambda chunks: [t for c in chunks for t in c.input_ids]  # noqa: E731
+    assert old[0].__class__.__module__ != new[0].__class__.__module__  # really the other commit's code
+    assert len(old) > 1 and len(new) > 1
+    # both read every token once; only where the cuts fall differs
+    assert [t for t in ids(old) if t not in (tok.cls_token_id, tok.sep_token_id)] == \
+        [t for t in ids(new) if t not in (tok.cls_token_id, tok.sep_token_id)]
+    assert all(c.text.endswith("them.") for c in new)
+    assert not all(c.text.endswith("them.") for c in old)
