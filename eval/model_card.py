@@ -60,8 +60,12 @@ def _provenance(record: dict) -> str:
         return ("- Code and data version: not recorded (the run predates provenance records), so the command "
                 "above reproduces its recipe, not necessarily its exact weights (eval/results/training_variants.md).")
     state = "with uncommitted changes" if code.get("dirty") else "clean tree"
+    windowing = (f"windowing fingerprint `{record['windowing'][:16]}` (the token windows this code cuts a probe "
+                 "text into, model.chunking; `oped score` warns when the code that reads the model cuts others)"
+                 if record.get("windowing") else "windowing not recorded (trained before windowing fingerprints)")
     return (f"- Code: commit `{code['commit'][:12]}` ({state}); training data fingerprint "
-            f"`{record.get('data_sha256', '')[:16]}` (sha256 of the examples in order, training/provenance.py).")
+            f"`{record.get('data_sha256', '')[:16]}` (sha256 of the examples in order, training/provenance.py); "
+            f"{windowing}.")
 
 
 def _paired_line(report: dict) -> str:

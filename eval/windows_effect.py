@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     import training.trainer as trainer
     from model.config import ModelConfig
-    from model.loading import resolve_model_dir
+    from model.chunking import windowing_fingerprint
+    from model.loading import load_tokenizer, resolve_model_dir
     from training.arguments import TrainingArguments
     from training.examples import build_examples
     from training.provenance import code_version, data_fingerprint
@@ -85,7 +86,11 @@ def main(argv: list[str] | None = None) -> dict:
         then = dev_selection(path, splits["dev"], precision)
     finally:
         trainer.chunk_text = chunk_now
-    result = {"model": str(path), "recorded_selection": (record.get("dev") or {}).get("selection"),
+    tokenizer = load_tokenizer(str(path))
+    windowing = {"today": windowing_fingerprint(tokenizer, config.max_length),
+                 a.commit: windowing_fingerprint(tokenizer, config.max_length, chunk_then),
+                 "recorded": record.get("windowing")}
+    result = {"model": a.model, "path": str(path), "windowing_fingerprints": windowing, "recorded_selection": (record.get("dev") or {}).get("selection"),
               "trained_by": record.get("code"), "windows_today": today, f"windows_of_{a.commit}": then,
               "dev_articles": len(splits["dev"]), "precision": precision, "cpu": trainer.cpu_model(),
               "code": code_version(), "command": "python -m eval.windows_effect " + " ".join(argv or sys.argv[1:])}

@@ -12,6 +12,8 @@ among its tokens, so evidence can be read from the window's own encoding.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -134,6 +136,30 @@ def sentence_windows(para: str, offsets: list[tuple[int, int]], room: int) -> li
     if end > start:
         spans.append((start, end))
     return spans
+
+
+def _probe_text() -> str:
+    """A fixed text that walks every path of chunk_text: short paragraphs packed into one
+    window, a paragraph of many sentences longer than a window, a sentence longer than a
+    window, abbreviations, quotes, a line break inside a paragraph, non-ASCII letters."""
+    short = ["A short opening paragraph.", "Mr. Hale and Dr. Ruiz met at 9 a.m. in the U.S. capital, then left.",
+             '"Talk first," one of them said.\nThe other nodded.', "Zürich, São Paulo and Kraków sent notes."]
+    long_paragraph = " ".join(f"Sentence {i} of the long paragraph weighs ports, patrols, tariffs and borders."
+                              for i in range(40))
+    long_sentence = ", ".join(f"clause {i} without a stop" for i in range(120)) + "."
+    return "\n\n".join([*short, long_paragraph, long_sentence, "A closing line."])
+
+
+def windowing_fingerprint(tokenizer, max_length: int, chunker=None) -> str:
+    """sha256 of the token windows this code (or `chunker`, a chunk_text of other code) cuts a fixed
+    probe text into. Recorded when a model is trained, it tells whether the code that reads a model
+    cuts texts as the code that trained it did; the data fingerprint covers the labelled texts,
+    not their windows. Token ids only: the sentence spans steer evidence, not scores. A change
+    the probe does not reach goes unseen."""
+    h = hashlib.sha256()
+    for c in (chunker or chunk_text)(_probe_text(), tokenizer, max_length):
+        h.update(json.dumps(c.input_ids).encode("utf-8"))
+    return h.hexdigest()
 
 
 def n_text_tokens(chunks: list[Chunk], tokenizer) -> int:

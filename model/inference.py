@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from model.chunking import PAD_MULTIPLE, Chunk, chunk_text, pad_batch, special_tokens
+from model.chunking import PAD_MULTIPLE, Chunk, chunk_text, pad_batch, special_tokens, windowing_fingerprint
 from model.config import ModelConfig
 from model.modeling import mean_pool
 from model.probabilities import class_probs, expected_value, level_within_class, signed_score
@@ -40,6 +40,17 @@ def cpu_supports_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def windowing_warning(config: ModelConfig, tokenizer) -> str:
+    """A warning when a model's training recorded other token windows than this code cuts
+    (model.chunking.windowing_fingerprint); empty when they match or none was recorded."""
+    trained = (config.training or {}).get("windowing")
+    today = windowing_fingerprint(tokenizer, config.max_length) if trained else None
+    if trained == today:
+        return ""
+    return (f"{config.name} was trained on texts cut into windows by other code (windowing {trained[:16]}, this "
+            f"code {today[:16]}): its scores here may differ from its recorded dev and test figures")
 
 
 def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[torch.device, torch.dtype]:
@@ -148,6 +159,10 @@ class Scorer:
     def compiled(self) -> bool:
         """Whether the encoder runs compiled (False again after a failed compilation)."""
         return self._compiled_encode is not None
+
+    def windowing_warning(self) -> str:
+        """model.inference.windowing_warning for this scorer's model."""
+        return windowing_warning(self.config, self.tokenizer)
 
     def output_columns(self) -> list[str]:
         """The columns of a scored row, in order (an error row has the same, mostly empty)."""

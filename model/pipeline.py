@@ -175,6 +175,9 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
         elif part.exists() and part.stat().st_size:
             raise FileExistsError(f"{part} exists; use --resume to continue it, or choose another --paragraphs")
     records = read_records(input_path, text_field, id_field, title_field)  # raises before any work
+    windowing = scorer.windowing_warning()
+    if windowing:
+        print(f"warning: {windowing}", file=sys.stderr)
     columns = scorer.output_columns()
     sink = open_sink(output_path)
     para_sink = open_sink(paragraphs_path) if paragraphs_path else None

@@ -251,6 +251,20 @@ def _check_finished_weights(out_dir: Path, options: ShardOptions) -> None:
                          f"(--model {options.model}); re-run with that model, or use a new folder")
 
 
+def _warn_on_other_windowing(options: ShardOptions, log=None) -> bool:
+    """Once, in the driver (actors' output is not shown): the warning `oped score` gives when the
+    model was trained on windows this code does not cut. True when it warned."""
+    from model.config import ModelConfig
+    from model.inference import windowing_warning
+    from model.loading import load_tokenizer, resolve_model_dir
+
+    path = resolve_model_dir(options.model)
+    warning = windowing_warning(ModelConfig.load(path), load_tokenizer(str(path)))
+    if warning:
+        (log or (lambda m: print(m, file=sys.stderr)))(f"warning: {warning}")
+    return bool(warning)
+
+
 def _check_plan(out_dir: Path, input_path: str, shards: list[dict], options: dict | None = None) -> None:
     """A re-run may only skip finished shards of the same plan: the same files, sizes,
     modification times and shard boundaries, and the same row options (model, precision,
@@ -310,6 +324,7 @@ def score_with_ray(input_path: str, out_dir: str, address: str | None = None, nu
     opts = ShardOptions(out_dir=str(Path(out_dir).resolve()), **options)
     _check_plan(Path(out_dir), input_path, shards, opts.__dict__)
     _check_finished_weights(Path(out_dir), opts)
+    _warn_on_other_windowing(opts)
     warn_on_shards_without_the_method(Path(out_dir), opts.shard_format, len(shards))
     if not ray.is_initialized():
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False,

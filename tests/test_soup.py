@@ -134,15 +134,26 @@ def test_soup_warns_of_members_from_other_code_or_with_another_dev_record(codebo
     config = json.loads((edited / "oped_config.json").read_text())
     config["training"]["code"] = {"commit": "0123456" + "0" * 33, "dirty": False}
     config["training"]["dev"]["selection"] += 0.01  # as if selected by other code or on another CPU
+    config["training"]["windowing"] = "f" * 64  # as if its code cut texts into other windows
     (edited / "oped_config.json").write_text(json.dumps(config))
     said = []
     make_soup([codebook_model, str(edited)], tmp_path / "soup", log=said.append)
     assert any("trained by different code" in line and "0123456" in line for line in said)
+    assert any("different token windows" in line and "ffffffffffffffff" in line for line in said)
     mismatch = [line for line in said if "gives another dev selection here" in line]
     assert len(mismatch) == 1 and str(edited) in mismatch[0]  # the unedited member matches its record
     t = ModelConfig.load(tmp_path / "soup").training
     assert [m["dev_recomputed_matches_record"] for m in t["soup"]["members"]] == [True, False]
     assert ModelConfig.load(tmp_path / "soup").name.endswith("-average2")
+    assert t["windowing"] is None  # its members read different windows: none is the soup's
+
+
+def test_soup_of_members_with_one_windowing_records_it(codebook_model, soup_of_two):
+    from model.config import ModelConfig
+
+    recorded = ModelConfig.load(codebook_model).training["windowing"]
+    t = ModelConfig.load(soup_of_two).training
+    assert t["windowing"] == recorded and [m["windowing"] for m in t["soup"]["members"]] == [recorded] * 2
 
 
 def test_oped_average_makes_a_model_or_says_why_not(codebook_model, second_seed, tmp_path):

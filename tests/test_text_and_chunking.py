@@ -189,3 +189,22 @@ def test_a_sentence_cut_across_windows_is_named_by_the_part_each_window_holds(ti
     assert last[1:] == ["We must act."] and long_sentence.endswith(last[0]) and last[0] != long_sentence
     # the parts, window by window, give the sentence back: evidence never reaches past its window
     assert " ".join(c.sentences[-1][2] for c in chunks[:-1][1:]) + " " + last[0] == long_sentence
+
+
+def test_windowing_probe_walks_every_path_and_its_fingerprint_sees_a_change_of_cuts(monkeypatch):
+    import model.chunking as chunking
+    from model.loading import load_tokenizer, resolve_model_dir
+
+    tok = load_tokenizer(str(resolve_model_dir("default")))
+    windows = chunking.chunk_text(chunking._probe_text(), tok, 256)
+    assert any("\n\n" in w.text for w in windows)  # short paragraphs packed into one window
+    cut_between_sentences = [w for w in windows if w.text.startswith("Sentence ")]
+    assert len(cut_between_sentences) > 1 and all(w.text.endswith("borders.") for w in cut_between_sentences)
+    assert any(len(w.input_ids) == 256 and not w.text.endswith(".") for w in windows)  # a sentence cut at tokens
+    today = chunking.windowing_fingerprint(tok, 256)
+    assert today == chunking.windowing_fingerprint(tok, 256)
+    assert today != chunking.windowing_fingerprint(tok, 128)
+    # long paragraphs cut at every `room` tokens, as before they were cut between sentences
+    monkeypatch.setattr(chunking, "sentence_windows",
+                        lambda para, offsets, room: [(i, min(i + room, len(offsets))) for i in range(0, len(offsets), room)])
+    assert chunking.windowing_fingerprint(tok, 256) != today

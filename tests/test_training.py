@@ -203,6 +203,40 @@ def test_model_card_prints_the_recorded_commit_or_says_it_is_missing():
     assert "`aaaaaaaaaaaa`" in line and "uncommitted" in line and "`bbbbbbbbbbbbbbbb`" in line
     assert "clean tree" in _provenance({"code": {"commit": "a" * 40, "dirty": False}, "data_sha256": "b" * 64})
     assert "not recorded" in _provenance({})
+    assert "windowing not recorded" in line
+    assert "windowing fingerprint `cccccccccccccccc`" in _provenance(
+        {"code": {"commit": "a" * 40, "dirty": False}, "data_sha256": "b" * 64, "windowing": "c" * 64})
+
+
+def test_training_records_the_windowing_its_code_cut_and_scoring_warns_of_other(codebook_model, tmp_path, capsys):
+    import json
+    import shutil
+
+    from model import load_model, score_corpus
+    from model.chunking import windowing_fingerprint
+    from model.config import ModelConfig
+    from model.loading import load_tokenizer
+
+    config = ModelConfig.load(codebook_model)
+    assert config.training["windowing"] == windowing_fingerprint(load_tokenizer(codebook_model), config.max_length)
+    assert load_model(codebook_model).windowing_warning() == ""
+    other = tmp_path / "other_windows"
+    shutil.copytree(codebook_model, other)
+    raw = json.loads((other / "oped_config.json").read_text())
+    raw["training"]["windowing"] = "f" * 64
+    (other / "oped_config.json").write_text(json.dumps(raw))
+    corpus = tmp_path / "in.jsonl"
+    corpus.write_text(json.dumps({"id": "a", "text": "We must strike them."}) + "\n")
+    capsys.readouterr()
+    score_corpus(str(corpus), str(tmp_path / "out.jsonl"), load_model(str(other)), progress=False)
+    err = capsys.readouterr().err
+    assert "other code" in err and "ffffffffffffffff" in err
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 1  # warned, and still scored
+    from model.ray_engine import ShardOptions, _warn_on_other_windowing  # the Ray driver warns the same
+
+    said = []
+    assert _warn_on_other_windowing(ShardOptions(model=str(other)), log=said.append) and "ffffffffffffffff" in said[0]
+    assert not _warn_on_other_windowing(ShardOptions(model=codebook_model), log=said.append) and len(said) == 1
 
 
 def test_balancing_paragraph_sides_scales_the_larger_side_only():

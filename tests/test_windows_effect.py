@@ -34,3 +34,13 @@ def test_old_windows_cut_a_long_paragraph_inside_sentences_and_todays_between_th
         [t for t in ids(new) if t not in (tok.cls_token_id, tok.sep_token_id)]
     assert all(c.text.endswith("them.") for c in new)
     assert not all(c.text.endswith("them.") for c in old)
+
+
+@pytest.mark.skipif(not _have(OLD), reason=f"commit {OLD} is not in this checkout's git history (shallow clone?)")
+def test_the_windowing_fingerprint_tells_the_default_s_training_windows_from_today_s():
+    from eval.windows_effect import chunk_text_at
+    from model.chunking import windowing_fingerprint
+    from model.loading import load_tokenizer, resolve_model_dir
+
+    tok = load_tokenizer(str(resolve_model_dir("default")))
+    assert windowing_fingerprint(tok, 256, chunk_text_at(OLD)) != windowing_fingerprint(tok, 256)

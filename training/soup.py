@@ -150,7 +150,7 @@ def _member_facts(path: Path, config: ModelConfig) -> dict:
     t = config.training or {}
     return {"path": str(path), "model": f"{config.name}@{model_version(path)}", "seed": (t.get("arguments") or {}).get("seed"),
             "best_epoch": t.get("best_epoch"), "dev": t.get("dev"), "code": t.get("code"), "seconds": t.get("seconds"),
-            "cpu": t.get("cpu")}
+            "cpu": t.get("cpu"), "windowing": t.get("windowing")}
 
 
 def recipe_arguments(configs: list[ModelConfig]):
@@ -201,7 +201,13 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     commits = code_commits(configs)
     if len(commits) > 1:
         log(f"warning: the models were trained by different code ({', '.join(commits)}): the data fingerprint covers "
-            "their labelled texts, not how the code cut them into windows, so they may differ in more than their seed")
+            "their labelled texts, not how the code cut them into windows (the windowing fingerprint does, where "
+            "recorded) or anything else it did, so they may differ in more than their seed")
+    windowings = {(c.training or {}).get("windowing") for c in configs}
+    if len(windowings) > 1:
+        log("warning: the models were trained on " + ("different token windows" if None not in windowings else
+            "token windows not all recorded") + f" (windowing fingerprints {', '.join(sorted(str(w)[:16] for w in windowings))}): "
+            "an average of runs that read their texts differently; the soup records no windowing of its own")
     args, splits = recipe_arguments(configs)
     k = len(paths)
     out.mkdir(parents=True, exist_ok=True)
@@ -220,6 +226,8 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     recipe = {**args.to_dict(), "seed": None, "output_dir": str(out), "name": soup.name}
     soup.training = {"arguments": recipe, "soup": {"members": facts}, "history": [], "best_epoch": None,
                      "dev": {}, "examples": first.training.get("examples"), "data_sha256": first.training["data_sha256"],
+                     # the members' windows, where they share one: the soup was trained on nothing else
+                     "windowing": windowings.pop() if len(windowings) == 1 else None,
                      "code": code, "cpu": cpu_model(), "device": "cpu", "torch": torch.__version__,
                      "precision": precision}
     soup.save(out)

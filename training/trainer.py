@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from model.chunking import Chunk, chunk_text, pad_batch
+from model.chunking import Chunk, chunk_text, pad_batch, windowing_fingerprint
 from model.config import ModelConfig
 from model.inference import Prepared, Scorer, pick_device_dtype
 from model.loading import build_model, load_network, save_model
@@ -276,7 +276,8 @@ def train(args: TrainingArguments, log=print) -> dict:
         "examples": {s: dict(Counter(e["kind"] for e in splits[s])) for s in ("train", "dev", "test")},
         "seconds": round(time.time() - started, 1), "cpu": cpu_model(), "device": device.type,
         "precision": "bf16" if dtype == torch.bfloat16 else "fp32", "torch": torch.__version__,
-        "code": code, "data_sha256": data_sha256, **({"teacher_model": teacher_model} if teacher_model else {}),
+        "code": code, "data_sha256": data_sha256,
+        "windowing": windowing_fingerprint(tokenizer, args.max_length), **({"teacher_model": teacher_model} if teacher_model else {}),
     }
     net.to("cpu")
     out = save_model(net, tokenizer, config, args.output_dir)
