@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
     windowing = {"today": windowing_fingerprint(tokenizer, config.max_length),
                  a.commit: windowing_fingerprint(tokenizer, config.max_length, chunk_then),
                  "recorded": record.get("windowing")}
-    result = {"model": a.model, "path": str(path), "windowing_fingerprints": windowing, "recorded_selection": (record.get("dev") or {}).get("selection"),
+    result = {"model": a.model, "path": str(path), "windowing_fingerprints": windowing,
+              "recorded_selection": (record.get("dev") or {}).get("selection"),
               "trained_by": record.get("code"), "windows_today": today, f"windows_of_{a.commit}": then,
               "dev_articles": len(splits["dev"]), "precision": precision, "cpu": trainer.cpu_model(),
               "code": code_version(), "command": "python -m eval.windows_effect " + " ".join(argv or sys.argv[1:])}

@@ -7,6 +7,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 OLD = "48d26ea"  # the default's training commit, before paragraphs were cut between sentences
+FAST = "c47f768"  # the fast model's training commit
 
 
 def _have(commit: str) -> bool:
@@ -43,4 +44,7 @@ def test_the_windowing_fingerprint_tells_the_default_s_training_windows_from_tod
     from model.loading import load_tokenizer, resolve_model_dir
 
     tok = load_tokenizer(str(resolve_model_dir("default")))
-    assert windowing_fingerprint(tok, 256, chunk_text_at(OLD)) != windowing_fingerprint(tok, 256)
+    old = windowing_fingerprint(tok, 256, chunk_text_at(OLD))
+    assert old != windowing_fingerprint(tok, 256)
+    if _have(FAST):  # the fast model's training code cuts the probe as the default's did (README)
+        assert windowing_fingerprint(tok, 256, chunk_text_at(FAST)) == old

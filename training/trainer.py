@@ -277,7 +277,9 @@ def train(args: TrainingArguments, log=print) -> dict:
         "seconds": round(time.time() - started, 1), "cpu": cpu_model(), "device": device.type,
         "precision": "bf16" if dtype == torch.bfloat16 else "fp32", "torch": torch.__version__,
         "code": code, "data_sha256": data_sha256,
-        "windowing": windowing_fingerprint(tokenizer, args.max_length), **({"teacher_model": teacher_model} if teacher_model else {}),
+        # of the chunk_text this module cut the examples with (eval.windows_effect swaps it)
+        "windowing": windowing_fingerprint(tokenizer, args.max_length, chunk_text),
+        **({"teacher_model": teacher_model} if teacher_model else {}),
     }
     net.to("cpu")
     out = save_model(net, tokenizer, config, args.output_dir)
