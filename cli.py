@@ -146,10 +146,8 @@ def average(members: List[str] = typer.Argument(..., help="model directories: ru
 
     try:
         average_and_report(list(members), out, card=card, log=typer.echo)
-    except (SoupError, OSError, ValueError) as e:  # SoupError says why; the others: a folder that is not a model
+    except SoupError as e:  # says why: members that cannot be averaged or read, or a failed evaluation after the save
         _fail(str(e))
-    except KeyError as e:
-        _fail(f"a model's oped_config.json lacks {e} in its training record: was it written by `oped train`?")
 
 
 @app.command()

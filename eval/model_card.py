@@ -136,6 +136,34 @@ def _soup_line(members: list[dict], args: dict) -> str:
             "average them with the command above.")
 
 
+def reproduce_line(record: dict, command: str) -> str:
+    """The card's Reproduce line: the command, and the commit it must run at (later code may cut
+    texts into other token windows, or read other label files, from the same config file)."""
+    code = record.get("code") or {}
+    commit = (code.get("commit") or "")[:7]
+    if command.startswith("git checkout"):
+        where = ""
+    elif not commit:
+        where = " (the code that trained it is unrecorded)"
+    elif code.get("dirty"):
+        where = f" at commit `{commit}` with uncommitted changes, so that commit alone may not reproduce it"
+    else:
+        where = f" at commit `{commit}`, the code that trained it"
+    later = (" Run at a later commit, the same command may train another model (other token windows, other "
+             "examples).") if commit else ""
+    return f"- Reproduce: `{command}`{where} (with ../shared beside the checkout).{later}"
+
+
+def rewrite_reproduce_line(card: Path, line: str) -> None:
+    """Replace only the Reproduce line of an existing card, leaving its figures as they were measured."""
+    lines = card.read_text().split("\n")
+    at = [i for i, x in enumerate(lines) if x.startswith("- Reproduce:")]
+    if len(at) != 1:
+        raise ValueError(f"{card}: expected one '- Reproduce:' line, found {len(at)}")
+    lines[at[0]] = line
+    card.write_text("\n".join(lines))
+
+
 def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:
     d = Path(model_dir)
     t = record
@@ -150,7 +178,7 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         "sovereignty framing (present / absent, salience).",
         "",
         "## How it was made",
-        f"- Reproduce: `{command}` (with ../shared beside the checkout).",
+        reproduce_line(t, command),
         f"- Base encoder: `{args['base_model']}`"
         + (f", first {args['encoder_layers']} layers only" if args.get("encoder_layers") else "")
         + f"; fine-tuning: {args['finetune']}"
@@ -214,27 +242,47 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
     return path
 
 
-def main() -> None:
-    """Re-evaluate a trained codebook model on the current labels and rewrite its card:
+def card_command(model_dir: Path, record: dict) -> str:
+    """The command that made a model, rebuilt from its record: for a training run, the config file at
+    the commit that trained it plus every recorded argument that file did not give."""
+    from training.arguments import TrainingArguments
+    from training.provenance import reproduce_command
+
+    args = TrainingArguments(**record["arguments"])
+    if record.get("soup"):
+        return f"python -m training.soup {' '.join(m['path'] for m in record['soup']['members'])} --out {model_dir}"
+    config, program = ("training/configs/fast.toml", "oped distill") if args.teacher else \
+        ("training/configs/default.toml", "oped train")
+    return (reproduce_command(record, config, str(model_dir), program)
+            or f"{program} --config {config} --set output_dir={model_dir}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Re-evaluate a trained codebook model on the current labels and rewrite its card, or
+    (--reproduce-only) rewrite only its Reproduce line:
 
         python -m eval.model_card model/default
+        python -m eval.model_card model/default --reproduce-only
     """
-    import sys
+    import argparse
 
     from model.config import ModelConfig
     from training.arguments import TrainingArguments
 
-    model_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "model/default")
+    p = argparse.ArgumentParser(description="rewrite a trained model's card")
+    p.add_argument("model_dir", nargs="?", default="model/default")
+    p.add_argument("--reproduce-only", action="store_true",
+                   help="rewrite only the Reproduce line, keeping the card's measured figures")
+    a = p.parse_args(argv)
+    model_dir = Path(a.model_dir)
     record = ModelConfig.load(model_dir).training
-    args = TrainingArguments(**record["arguments"])
-    report = evaluate_codebook_model(model_dir, args)
+    command = card_command(model_dir, record)
+    if a.reproduce_only:
+        rewrite_reproduce_line(model_dir / "README.md", reproduce_line(record, command))
+        print(f"rewrote the Reproduce line of {model_dir / 'README.md'}")
+        return
+    report = evaluate_codebook_model(model_dir, TrainingArguments(**record["arguments"]))
     (model_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    if record.get("soup"):
-        command = f"python -m training.soup {' '.join(m['path'] for m in record['soup']['members'])} --out {model_dir}"
-    elif args.teacher:
-        command = f"oped distill --config training/configs/fast.toml --set output_dir={model_dir}"
-    else:
-        command = f"oped train --config training/configs/default.toml --set output_dir={model_dir}"
     write_model_card(model_dir, record, report, command)
     print(f"rewrote {model_dir / 'README.md'}")
 

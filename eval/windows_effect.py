@@ -7,7 +7,8 @@ their windows, so two runs with one fingerprint can still have read different wi
     python -m eval.windows_effect --model default --commit 48d26ea --set exclude_pools=paragraph_round
 
 (`--set` overrides the model's recorded training arguments where they no longer rebuild its data
-fingerprint from today's label files; the fingerprint is checked.)
+fingerprint from today's label files; the fingerprint is checked.) It also counts, per split, the
+examples whose windows the two cuttings make differently; `--windows-only` stops there.
 """
 
 from __future__ import annotations
@@ -42,14 +43,13 @@ def chunk_text_at(commit: str):
     return old.chunk_text
 
 
-def parse_sets(sets: list[str]) -> dict:
-    out = {}
-    for item in sets:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set takes key=value, not {item!r}")
-        out[key] = value
-    return out
+def examples_with_other_windows(splits: dict[str, list[dict]], tokenizer, max_length: int, chunk_a, chunk_b) -> dict:
+    """Per split, how many examples the two cuttings give other token windows (of how many)."""
+    def windows(chunk, text):
+        return [c.input_ids for c in chunk(text, tokenizer, max_length)]
+
+    return {split: {"differ": sum(windows(chunk_a, e["text"]) != windows(chunk_b, e["text"]) for e in examples),
+                    "of": len(examples)} for split, examples in sorted(splits.items())}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--model", default="default")
     p.add_argument("--commit", required=True, help="the commit whose window cutting to compare with today's")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a training argument")
+    p.add_argument("--windows-only", action="store_true",
+                   help="only count the examples whose windows differ, and the fingerprints (seconds, not minutes)")
     p.add_argument("--out", help="write the figures to this JSON file")
     a = p.parse_args(argv)
 
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     from model.config import ModelConfig
     from model.chunking import windowing_fingerprint
     from model.loading import load_tokenizer, resolve_model_dir
-    from training.arguments import TrainingArguments
+    from training.arguments import ConfigError, TrainingArguments, apply_overrides
     from training.examples import build_examples
     from training.provenance import code_version, data_fingerprint
     from training.soup import dev_selection
@@ -72,32 +74,40 @@ def main(argv: list[str] | None = None) -> dict:
     path = resolve_model_dir(a.model)
     config = ModelConfig.load(path)
     record = config.training or {}
-    args = TrainingArguments(**{**record["arguments"], **parse_sets(a.set)})
+    try:
+        args = TrainingArguments(**apply_overrides(record["arguments"], a.set))
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
     splits = build_examples(args, config.schema)
     if data_fingerprint(splits) != record.get("data_sha256"):
         raise SystemExit("these training arguments do not rebuild the model's data fingerprint from today's label "
                          "files; name the keys that changed with --set")
     precision = record["precision"]
-    today = dev_selection(path, splits["dev"], precision)
     chunk_then = chunk_text_at(a.commit)
     chunk_now = trainer.chunk_text
-    trainer.chunk_text = chunk_then  # trainer.tokenize cuts the dev texts with this name
-    try:
-        then = dev_selection(path, splits["dev"], precision)
-    finally:
-        trainer.chunk_text = chunk_now
     tokenizer = load_tokenizer(str(path))
     windowing = {"today": windowing_fingerprint(tokenizer, config.max_length),
                  a.commit: windowing_fingerprint(tokenizer, config.max_length, chunk_then),
                  "recorded": record.get("windowing")}
+    other = examples_with_other_windows(splits, tokenizer, config.max_length, chunk_now, chunk_then)
     result = {"model": a.model, "path": str(path), "windowing_fingerprints": windowing,
-              "recorded_selection": (record.get("dev") or {}).get("selection"),
-              "trained_by": record.get("code"), "windows_today": today, f"windows_of_{a.commit}": then,
-              "dev_articles": len(splits["dev"]), "precision": precision, "cpu": trainer.cpu_model(),
+              "examples_with_other_windows": other, "trained_by": record.get("code"),
               "code": code_version(), "command": "python -m eval.windows_effect " + " ".join(argv or sys.argv[1:])}
-    print(f"{path}: dev selection recorded in training {result['recorded_selection']:.6f}; "
-          f"with today's windows {today['selection']:.6f}; with the windows of {a.commit} {then['selection']:.6f} "
-          f"({len(splits['dev'])} dev articles, {precision} autocast, {result['cpu']})")
+    print(f"examples whose windows differ between today's cutting and {a.commit}'s: "
+          + ", ".join(f"{k} {v['differ']} of {v['of']}" for k, v in other.items()))
+    if not a.windows_only:
+        today = dev_selection(path, splits["dev"], precision)
+        trainer.chunk_text = chunk_then  # trainer.tokenize cuts the dev texts with this name
+        try:
+            then = dev_selection(path, splits["dev"], precision)
+        finally:
+            trainer.chunk_text = chunk_now
+        result.update({"recorded_selection": (record.get("dev") or {}).get("selection"), "windows_today": today,
+                       f"windows_of_{a.commit}": then, "dev_articles": len(splits["dev"]), "precision": precision,
+                       "cpu": trainer.cpu_model()})
+        print(f"{path}: dev selection recorded in training {result['recorded_selection']:.6f}; "
+              f"with today's windows {today['selection']:.6f}; with the windows of {a.commit} {then['selection']:.6f} "
+              f"({len(splits['dev'])} dev articles, {precision} autocast, {result['cpu']})")
     if a.out:
         Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -168,6 +168,48 @@ def test_oped_average_makes_a_model_or_says_why_not(codebook_model, second_seed,
     assert "dev selection" in result.output and (tmp_path / "two" / "adapter_model.safetensors").is_file()
 
 
+def test_oped_average_names_an_unreadable_member_and_keeps_a_failed_evaluation_apart(codebook_model, second_seed,
+                                                                                     tmp_path, monkeypatch):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import eval.model_card
+    import training.soup
+    from cli import app
+
+    bare = tmp_path / "bare"  # a model folder whose config holds no training record
+    shutil.copytree(codebook_model, bare)
+    config = json.loads((bare / "oped_config.json").read_text())
+    config.pop("training")
+    (bare / "oped_config.json").write_text(json.dumps(config))
+    result = CliRunner().invoke(app, ["average", codebook_model, str(bare), "--out", str(tmp_path / "a")])
+    assert result.exit_code == 2 and "no training record" in result.output and str(bare) in result.output
+    assert not (tmp_path / "a").exists()
+
+    broken = tmp_path / "broken"  # a member whose heads file is gone
+    shutil.copytree(second_seed, broken)
+    (broken / "heads.safetensors").unlink()
+    result = CliRunner().invoke(app, ["average", codebook_model, str(broken), "--out", str(tmp_path / "b"), "--no-card"])
+    assert result.exit_code == 2 and "not a readable oped model" in result.output and str(broken) in result.output
+
+    # an error in the evaluation after the save is reported as such, not as a bad member
+    real = training.soup.make_soup
+
+    def as_codebook(members, out, log=print):
+        record = real(members, out, log=log)
+        return {**record, "arguments": {**record["arguments"], "data": "codebook"}}
+
+    def fails(*_):
+        raise KeyError("stance")
+
+    monkeypatch.setattr(training.soup, "make_soup", as_codebook)
+    monkeypatch.setattr(eval.model_card, "evaluate_codebook_model", fails)
+    result = CliRunner().invoke(app, ["average", codebook_model, second_seed, "--out", str(tmp_path / "c")])
+    assert result.exit_code == 2 and "is saved in" in result.output and "evaluation" in result.output
+    assert "training record" not in result.output and (tmp_path / "c" / "adapter_model.safetensors").is_file()
+
+
 def test_soup_refuses_other_recipes_shapes_precisions_and_adapters(codebook_model, second_seed):
     import copy
 

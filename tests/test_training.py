@@ -196,6 +196,50 @@ def test_code_version_is_unknown_outside_its_own_checkout(tmp_path):
         assert len(here["commit"]) == 40 and isinstance(here["dirty"], bool)
 
 
+def test_argument_defaults_read_from_source_are_those_of_the_dataclass():
+    from dataclasses import fields
+
+    from training.arguments import TrainingArguments
+    from training.provenance import REPO, _argument_defaults
+
+    read = _argument_defaults((REPO / "training" / "arguments.py").read_text())
+    assert read == TrainingArguments().to_dict() and len(read) == len(fields(TrainingArguments))
+
+
+def test_reproduce_command_sets_what_the_config_at_the_training_commit_does_not_give(tmp_path):
+    import subprocess
+
+    from eval.model_card import reproduce_line
+    from training.provenance import reproduce_command
+
+    def git(*a):
+        return subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True, text=True).stdout
+
+    (tmp_path / "training" / "configs").mkdir(parents=True)
+    (tmp_path / "training" / "arguments.py").write_text(
+        "from dataclasses import dataclass, field\n\n@dataclass\nclass TrainingArguments:\n"
+        "    epochs: int = 3\n    exclude_pools: str = 'x'\n    use_paragraphs: bool = False\n"
+        "    output_dir: str = 'runs/a'\n    task: dict = field(default_factory=dict)\n")
+    (tmp_path / "training" / "configs" / "c.toml").write_text('epochs = 4\nexclude_pools = "x"\n')
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    commit = git("rev-parse", "HEAD").strip()
+    (tmp_path / "training" / "configs" / "c.toml").write_text('epochs = 9\n')  # edited after the run
+    record = {"code": {"commit": commit, "dirty": False},
+              "arguments": {"epochs": 4, "exclude_pools": "", "use_paragraphs": True, "output_dir": "runs/z", "task": {}}}
+    command = reproduce_command(record, "training/configs/c.toml", "out/m", repo=tmp_path)
+    assert command == (f"git checkout {commit[:7]} && oped train --config training/configs/c.toml "
+                       "--set output_dir=out/m --set exclude_pools= --set use_paragraphs=true")
+    assert reproduce_command({**record, "code": {"commit": "f" * 40}}, "training/configs/c.toml", "m", repo=tmp_path) is None
+    assert reproduce_command({**record, "code": {}}, "training/configs/c.toml", "m", repo=tmp_path) is None
+    # the card's line names the commit a plain command must run at, and whether it was clean
+    assert f"`{command}`" in reproduce_line(record, command) and "later commit" in reproduce_line(record, command)
+    assert f"at commit `{commit[:7]}`, the code that trained it" in reproduce_line(record, "oped train")
+    assert "uncommitted" in reproduce_line({"code": {"commit": commit, "dirty": True}}, "oped train")
+    assert "unrecorded" in reproduce_line({}, "oped train")
+
+
 def test_model_card_prints_the_recorded_commit_or_says_it_is_missing():
     from eval.model_card import _provenance
 

@@ -48,3 +48,28 @@ def test_the_windowing_fingerprint_tells_the_default_s_training_windows_from_tod
     assert old != windowing_fingerprint(tok, 256)
     if _have(FAST):  # the fast model's training code cuts the probe as the default's did (README)
         assert windowing_fingerprint(tok, 256, chunk_text_at(FAST)) == old
+
+
+@pytest.mark.skipif(not _have(OLD), reason=f"commit {OLD} is not in this checkout's git history (shallow clone?)")
+def test_examples_whose_windows_differ_are_counted_per_split(tiny_encoder):
+    from eval.windows_effect import chunk_text_at, examples_with_other_windows
+    from model.chunking import chunk_text
+    from model.loading import load_tokenizer
+
+    tok = load_tokenizer(tiny_encoder)
+    long = " ".join(f"We must strike{' and bomb' * (k % 4)} them." for k in range(40))  # cut differently (above)
+    splits = {"dev": [{"text": long}, {"text": "A short one."}], "train": [{"text": "Talks resume."}]}
+    counts = examples_with_other_windows(splits, tok, 32, chunk_text, chunk_text_at(OLD))
+    assert counts == {"dev": {"differ": 1, "of": 2}, "train": {"differ": 0, "of": 1}}
+    assert examples_with_other_windows(splits, tok, 32, chunk_text, chunk_text)["dev"]["differ"] == 0
+
+
+def test_windows_effect_reads_set_values_as_their_types():
+    from training.arguments import ConfigError, apply_overrides
+
+    values = apply_overrides({"epochs": 4, "exclude_pools": "x"}, ["epochs=5", "exclude_pools=", "use_paragraphs=no"])
+    assert values == {"epochs": 5, "exclude_pools": "", "use_paragraphs": False}
+    with pytest.raises(ConfigError, match="expected an integer"):
+        apply_overrides({"epochs": 4}, ["epochs=four"])
+    with pytest.raises(ConfigError, match="unknown key"):
+        apply_overrides({}, ["epoch=4"])

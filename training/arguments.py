@@ -154,21 +154,27 @@ def load_arguments(path: str | Path | None = None, overrides: list[str] | None =
             values = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML ({e})") from None
-    known = {f.name: f for f in fields(TrainingArguments)}
-    unknown = sorted(set(values) - set(known))
+    known = {f.name for f in fields(TrainingArguments)}
+    unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"unknown config keys: {unknown}")
+    try:
+        return TrainingArguments(**apply_overrides(values, overrides))
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+
+
+def apply_overrides(values: dict, overrides: list[str] | None) -> dict:
+    """values with each `key=value` of overrides applied, the value read as the type of the key's
+    current (or default) value; unknown keys and unreadable values are ConfigErrors."""
+    values = dict(values)
     defaults = TrainingArguments.__dataclass_fields__
     for item in overrides or []:
         if "=" not in item:
             raise ConfigError(f"--set expects key=value, got {item!r}")
         key, raw = item.split("=", 1)
         key = key.strip()
-        if key not in known or key == "task":
+        if key not in defaults or key == "task":
             raise ConfigError(f"--set: unknown key {key!r}")
-        default = defaults[key].default
-        values[key] = _coerce(key, raw.strip(), values.get(key, default))
-    try:
-        return TrainingArguments(**values)
-    except TypeError as e:
-        raise ConfigError(str(e)) from None
+        values[key] = _coerce(key, raw.strip(), values.get(key, defaults[key].default))
+    return values

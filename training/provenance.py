@@ -44,3 +44,62 @@ def data_fingerprint(splits: dict[str, list[dict]]) -> str:
                    hashlib.sha256(e["text"].encode("utf-8")).hexdigest()]
             h.update(json.dumps(row, sort_keys=True, default=str).encode("utf-8"))
     return h.hexdigest()
+
+
+def _git_show(commit: str, path: str, repo: Path = REPO) -> str | None:
+    try:
+        r = subprocess.run(["git", "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout if r.returncode == 0 else None
+
+
+def _argument_defaults(source: str) -> dict:
+    """The literal defaults of TrainingArguments as a commit's training/arguments.py declares them
+    (read, not imported: that commit's code may not import here). field(default_factory=dict) is {}."""
+    import ast
+
+    defaults = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef) and node.name == "TrainingArguments":
+            for item in node.body:
+                if not (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value):
+                    continue
+                value = item.value
+                if isinstance(value, ast.Call) and any(k.arg == "default_factory" for k in value.keywords):
+                    factory = next(k.value for k in value.keywords if k.arg == "default_factory")
+                    if isinstance(factory, ast.Name) and factory.id in ("dict", "list"):
+                        defaults[item.target.id] = {} if factory.id == "dict" else []
+                    continue
+                try:
+                    defaults[item.target.id] = ast.literal_eval(value)
+                except ValueError:  # not a literal: left out, so the recorded value is set explicitly
+                    pass
+    return defaults
+
+
+def _set_value(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def reproduce_command(record: dict, config_file: str, output_dir: str, program: str = "oped train",
+                      repo: Path = REPO) -> str | None:
+    """The command that retrains a model from its record: at the commit that trained it, its
+    config file as that commit held it, and a --set for every recorded argument that file and that
+    commit's defaults do not give (a config file edited after the run, as the default's was). None
+    where the commit is unrecorded or this checkout cannot read it (git absent, a shallow clone)."""
+    import shlex
+    import tomllib
+
+    commit = ((record or {}).get("code") or {}).get("commit")
+    if not commit or (record.get("arguments") or {}).get("task"):  # a [task] table cannot be given by --set
+        return None
+    config_text, arguments_text = _git_show(commit, config_file, repo), _git_show(commit, "training/arguments.py", repo)
+    if config_text is None or arguments_text is None:
+        return None
+    given = {**_argument_defaults(arguments_text), **tomllib.loads(config_text)}
+    recorded = {k: v for k, v in record["arguments"].items() if k not in ("output_dir", "task")}
+    sets = [f"output_dir={output_dir}"] + [f"{k}={_set_value(v)}" for k, v in sorted(recorded.items())
+                                           if k not in given or given[k] != v]
+    return (f"git checkout {commit[:7]} && {program} --config {config_file} "
+            + " ".join(f"--set {shlex.quote(s)}" for s in sets))

@@ -51,6 +51,35 @@ class SoupError(ValueError):
     pass
 
 
+class SoupEvaluationError(SoupError):
+    """The average was saved; the dev/test evaluation or the card after it failed."""
+
+
+def _read(path: Path, read):
+    """read(path), with an unreadable or malformed model file reported as a SoupError naming the model."""
+    try:
+        return read(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        if isinstance(e, SoupError):
+            raise
+        raise SoupError(f"{path}: not a readable oped model ({type(e).__name__}: {e})") from e
+
+
+def read_members(members: list[str | Path]) -> tuple[list[Path], list[ModelConfig]]:
+    """The members' folders and configs; each must hold the training record `oped train` writes."""
+    paths = [_read(m, resolve_model_dir) for m in members]
+    configs = [_read(p, ModelConfig.load) for p in paths]
+    for p, c in zip(paths, configs):
+        t = c.training or {}
+        if not isinstance(t.get("arguments"), dict) or not t.get("data_sha256"):
+            raise SoupError(f"{p}: its oped_config.json holds no training record with arguments and a data "
+                            "fingerprint: was it written by `oped train`?")
+        from training.arguments import TrainingArguments
+
+        _read(p, lambda _: TrainingArguments(**t["arguments"]))  # arguments this code no longer knows
+    return paths, configs
+
+
 def check_members(configs: list[ModelConfig]) -> str:
     """Refuse members that do not share one weight space and one data set; returns the
     precision (autocast) they were selected on dev in, which the soup's selection uses too."""
@@ -190,10 +219,9 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
 
     started = time.time()
     code = code_version()
-    paths = [resolve_model_dir(m) for m in members]
-    configs = [ModelConfig.load(p) for p in paths]
+    paths, configs = read_members(members)
     precision = check_members(configs)
-    adapter = check_adapter_configs([json.loads((p / ADAPTER_CONFIG).read_text()) for p in paths])
+    adapter = check_adapter_configs([_read(p, lambda p: json.loads((p / ADAPTER_CONFIG).read_text())) for p in paths])
     out = Path(out)
     check_output(out, paths)
     if len({model_version(p) for p in paths}) < len(paths):
@@ -211,8 +239,10 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
     args, splits = recipe_arguments(configs)
     k = len(paths)
     out.mkdir(parents=True, exist_ok=True)
-    save_file(average_adapters([load_file(str(p / ADAPTER_WEIGHTS)) for p in paths]), str(out / ADAPTER_WEIGHTS))
-    save_file(average_heads([load_file(str(p / HEADS_FILE)) for p in paths]), str(out / HEADS_FILE))
+    adapters = [_read(p, lambda p: load_file(str(p / ADAPTER_WEIGHTS))) for p in paths]
+    heads = [_read(p, lambda p: load_file(str(p / HEADS_FILE))) for p in paths]
+    save_file(average_adapters(adapters), str(out / ADAPTER_WEIGHTS))
+    save_file(average_heads(heads), str(out / HEADS_FILE))
     adapter["r"], adapter["lora_alpha"] = k * configs[0].lora_r, k * configs[0].lora_alpha
     (out / ADAPTER_CONFIG).write_text(json.dumps(adapter, indent=2, sort_keys=True) + "\n")
     load_tokenizer(str(paths[0])).save_pretrained(out)
@@ -264,9 +294,14 @@ def average_and_report(members: list[str], out: str, card: bool = True, log=prin
     from eval.model_card import evaluate_codebook_model, write_model_card
     from training.arguments import TrainingArguments
 
-    report = evaluate_codebook_model(out, TrainingArguments(**record["arguments"]))
-    (Path(out) / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    write_model_card(out, record, report, f"python -m training.soup {' '.join(members)} --out {out}")
+    try:
+        report = evaluate_codebook_model(out, TrainingArguments(**record["arguments"]))
+        (Path(out) / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+        write_model_card(out, record, report, f"python -m training.soup {' '.join(map(str, members))} --out {out}")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        # the model is saved and usable: say so, rather than blame the members
+        raise SoupEvaluationError(f"the average is saved in {out}, but its dev/test evaluation or model card failed "
+                                  f"({type(e).__name__}: {e}); `python -m eval.model_card {out}` retries them") from e
     log(f"model card: {Path(out) / 'README.md'}")
     return {**record, "report": report}
 
