@@ -192,6 +192,7 @@ def test_oped_average_names_an_unreadable_member_and_keeps_a_failed_evaluation_a
     (broken / "heads.safetensors").unlink()
     result = CliRunner().invoke(app, ["average", codebook_model, str(broken), "--out", str(tmp_path / "b"), "--no-card"])
     assert result.exit_code == 2 and "not a readable oped model" in result.output and str(broken) in result.output
+    assert not (tmp_path / "b").exists()  # nothing written before every member was read
 
     # an error in the evaluation after the save is reported as such, not as a bad member
     real = training.soup.make_soup

@@ -69,13 +69,13 @@ def read_members(members: list[str | Path]) -> tuple[list[Path], list[ModelConfi
     """The members' folders and configs; each must hold the training record `oped train` writes."""
     paths = [_read(m, resolve_model_dir) for m in members]
     configs = [_read(p, ModelConfig.load) for p in paths]
+    from training.arguments import TrainingArguments
+
     for p, c in zip(paths, configs):
         t = c.training or {}
         if not isinstance(t.get("arguments"), dict) or not t.get("data_sha256"):
             raise SoupError(f"{p}: its oped_config.json holds no training record with arguments and a data "
                             "fingerprint: was it written by `oped train`?")
-        from training.arguments import TrainingArguments
-
         _read(p, lambda _: TrainingArguments(**t["arguments"]))  # arguments this code no longer knows
     return paths, configs
 
@@ -238,9 +238,10 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
             "an average of runs that read their texts differently; the soup records no windowing of its own")
     args, splits = recipe_arguments(configs)
     k = len(paths)
-    out.mkdir(parents=True, exist_ok=True)
+    # read every member's weights before the output folder exists: a missing file leaves nothing behind
     adapters = [_read(p, lambda p: load_file(str(p / ADAPTER_WEIGHTS))) for p in paths]
     heads = [_read(p, lambda p: load_file(str(p / HEADS_FILE))) for p in paths]
+    out.mkdir(parents=True, exist_ok=True)
     save_file(average_adapters(adapters), str(out / ADAPTER_WEIGHTS))
     save_file(average_heads(heads), str(out / HEADS_FILE))
     adapter["r"], adapter["lora_alpha"] = k * configs[0].lora_r, k * configs[0].lora_alpha
