@@ -245,13 +245,11 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
 def card_command(model_dir: Path, record: dict) -> str:
     """The command that made a model, rebuilt from its record: for a training run, the config file at
     the commit that trained it plus every recorded argument that file did not give."""
-    from training.arguments import TrainingArguments
     from training.provenance import reproduce_command
 
-    args = TrainingArguments(**record["arguments"])
     if record.get("soup"):
         return f"python -m training.soup {' '.join(m['path'] for m in record['soup']['members'])} --out {model_dir}"
-    config, program = ("training/configs/fast.toml", "oped distill") if args.teacher else \
+    config, program = ("training/configs/fast.toml", "oped distill") if record["arguments"].get("teacher") else \
         ("training/configs/default.toml", "oped train")
     return (reproduce_command(record, config, str(model_dir), program)
             or f"{program} --config {config} --set output_dir={model_dir}")

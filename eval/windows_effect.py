@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -24,8 +23,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def module_at(commit: str, path: str, name: str, replace: dict[str, str] | None = None) -> types.ModuleType:
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{path}"], capture_output=True, text=True,
-                            check=True).stdout
+    from training.provenance import git_show
+
+    source = git_show(commit, path, REPO)
+    if source is None:
+        raise SystemExit(f"cannot read {path} at commit {commit} with git here (not in this checkout's history?)")
     for old, new in (replace or {}).items():
         source = source.replace(old, new)
     module = types.ModuleType(name)

@@ -12,20 +12,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _git(repo: Path, *cmd) -> subprocess.CompletedProcess:
+    """git -C repo cmd...; OSError or SubprocessError where git is absent or hangs."""
+    return subprocess.run(["git", "-C", str(repo), *cmd], capture_output=True, text=True, timeout=20)
+
+
 def code_version(repo: Path = REPO) -> dict:
     """{"commit": sha or None, "dirty": bool or None}. None where git is absent or this code is not
     the top of its own checkout (an installed wheel, even one inside another project's repository).
     Dirty counts untracked files too (a new module not yet added changes what runs), not ignored ones."""
     unknown = {"commit": None, "dirty": None}
-
-    def git(*cmd):
-        return subprocess.run(["git", "-C", str(repo), *cmd], capture_output=True, text=True, timeout=20)
-
     try:
-        top = git("rev-parse", "--show-toplevel")
+        top = _git(repo, "rev-parse", "--show-toplevel")
         if top.returncode != 0 or Path(top.stdout.strip()).resolve() != Path(repo).resolve():
             return unknown
-        head, status = git("rev-parse", "HEAD"), git("status", "--porcelain")
+        head, status = _git(repo, "rev-parse", "HEAD"), _git(repo, "status", "--porcelain")
         if head.returncode != 0:
             return unknown
         return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
@@ -46,9 +47,10 @@ def data_fingerprint(splits: dict[str, list[dict]]) -> str:
     return h.hexdigest()
 
 
-def _git_show(commit: str, path: str, repo: Path = REPO) -> str | None:
+def git_show(commit: str, path: str, repo: Path = REPO) -> str | None:
+    """The text of `path` as `commit` held it; None where git or that commit is not available here."""
     try:
-        r = subprocess.run(["git", "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, text=True, timeout=20)
+        r = _git(repo, "show", f"{commit}:{path}")
     except (OSError, subprocess.SubprocessError):
         return None
     return r.stdout if r.returncode == 0 else None
@@ -94,7 +96,7 @@ def reproduce_command(record: dict, config_file: str, output_dir: str, program: 
     commit = ((record or {}).get("code") or {}).get("commit")
     if not commit or (record.get("arguments") or {}).get("task"):  # a [task] table cannot be given by --set
         return None
-    config_text, arguments_text = _git_show(commit, config_file, repo), _git_show(commit, "training/arguments.py", repo)
+    config_text, arguments_text = git_show(commit, config_file, repo), git_show(commit, "training/arguments.py", repo)
     if config_text is None or arguments_text is None:
         return None
     given = {**_argument_defaults(arguments_text), **tomllib.loads(config_text)}
