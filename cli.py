@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -156,13 +157,13 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           output: Optional[str] = typer.Option(None, "-o", "--output", help=".jsonl, .csv, .tsv or .parquet; "
                                                                              "stdout JSON lines when omitted"),
           model: str = typer.Option("default", help="'default' (bundled), 'fast' (bundled 3-layer student, "
-                                                       "about 1.7-1.8x the default's speed on a 2-core AMX CPU, similar "
+                                                       "about 1.7-1.9x the default's speed on 2-core CPUs, similar "
                                                        "dev figures, weaker test stance: model/fast/README.md)"
                                                        ", or a model directory"),
           text_field: str = typer.Option("text", help="field holding the article text"),
           id_field: str = typer.Option("id", help="field holding the article id"),
           title_field: Optional[str] = typer.Option(None, help="field with a title to read before the text"),
-          batch_size: int = typer.Option(32, help="windows per encoder batch"),
+          batch_size: int = typer.Option(32, min=1, help="windows per encoder batch"),
           device: str = typer.Option("auto", help="auto, cpu or cuda"),
           dtype: str = typer.Option("auto", help="auto (bf16 where supported), bf16 or fp32"),
           compile: bool = typer.Option(False, "--compile", help="torch.compile the encoder: about 1.45x its speed "
@@ -176,7 +177,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                               "sentence encoded again alone, slower "
                                               "(eval/results/evidence_methods.md)"),
           paragraphs: Optional[str] = typer.Option(None, "--paragraphs", help="also write per-window scores to this file"),
-          resume: bool = typer.Option(False, help="continue an interrupted run: skip rows already in OUTPUT"),
+          resume: bool = typer.Option(False, help="continue an interrupted run: skip rows already in OUTPUT "
+                                      "(--engine ray always does: a re-run keeps the finished shards)"),
           limit: Optional[int] = typer.Option(None, help="score only the first N rows"),
           drop_fields: bool = typer.Option(False, help="do not copy the input's other fields to the output"),
           quiet: bool = typer.Option(False, "-q", "--quiet", help="no progress bar or summary"),
@@ -205,6 +207,11 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
             _fail("--engine ray writes a folder of shards: give -o FOLDER")
         if shard_format not in ("jsonl", "parquet"):
             _fail("--shard-format takes jsonl or parquet")
+        local_only = [name for name, given in (("--limit", limit is not None), ("--paragraphs", paragraphs))
+                      if given]
+        if local_only:  # refused rather than ignored: a run would silently do other than asked
+            _fail(f"{' and '.join(local_only)}: not supported by --engine ray (run locally, or without them); "
+                  "a Ray re-run into the same folder always continues from its finished shards")
         try:
             r = score_with_ray(input, output, address, num_workers, gpus_per_worker, int(shard_mb * 2**20),
                                model=model, device=device,
@@ -229,6 +236,9 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                evidence=evidence)
     except (InputError, FileNotFoundError, FileExistsError, ValueError, RuntimeError) as e:
         _fail(str(e))
+    except (OSError, EOFError, csv.Error) as e:  # mid-run: a truncated .gz, a full disk, a bad CSV record
+        _fail(f"stopped: {type(e).__name__}: {e}. The rows written so far are kept; fix the cause and re-run "
+              "with --resume to continue")
     if not quiet:
         typer.echo(summary.line(), err=True)
 

@@ -36,7 +36,8 @@ def check_evidence_method(method: str) -> None:
 def cpu_supports_bf16() -> bool:
     """True on CPUs with native bf16 matrix instructions (AVX-512 BF16 or AMX)."""
     try:
-        flags = open("/proc/cpuinfo").read()
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
@@ -53,6 +54,13 @@ def windowing_warning(config: ModelConfig, tokenizer) -> str:
             f"code {today[:16]}): its scores here may differ from its recorded dev and test figures")
 
 
+def model_warnings(config: ModelConfig, tokenizer) -> list[str]:
+    """windowing_warning and model.loading.base_warning, those that apply."""
+    from model.loading import base_warning
+
+    return [w for w in (windowing_warning(config, tokenizer), base_warning(config)) if w]
+
+
 def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[torch.device, torch.dtype]:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -60,7 +68,9 @@ def pick_device_dtype(device: str = "auto", dtype: str = "auto") -> tuple[torch.
         raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
     dev = torch.device(device)
     if dtype == "auto":
-        bf16 = cpu_supports_bf16() if dev.type == "cpu" else torch.cuda.is_bf16_supported()
+        # CUDA: native bf16 from compute capability 8 (Ampere) on; older GPUs (T4, V100) only
+        # emulate it, slowly, though torch.cuda.is_bf16_supported() says yes for them
+        bf16 = cpu_supports_bf16() if dev.type == "cpu" else torch.cuda.get_device_capability(dev)[0] >= 8
         return dev, torch.bfloat16 if bf16 else torch.float32
     return dev, {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
 
@@ -119,6 +129,8 @@ class Scorer:
                  device: str = "auto", dtype: str = "auto", batch_size: int = 32, autocast: bool = False):
         """autocast=False casts the encoder's weights to the chosen dtype (fastest, for
         inference); autocast=True leaves them as they are (evaluation during training)."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch size must be a whole number of windows, at least 1 (got {batch_size!r})")
         self.device, self.dtype = pick_device_dtype(device, dtype)
         self.net = net.to(self.device)
         self.autocast = autocast and self.dtype != torch.float32
@@ -163,6 +175,11 @@ class Scorer:
     def windowing_warning(self) -> str:
         """model.inference.windowing_warning for this scorer's model."""
         return windowing_warning(self.config, self.tokenizer)
+
+    def load_warnings(self) -> list[str]:
+        """What a user should know before trusting this model's scores here: other windows or
+        other base weights than it was trained on."""
+        return model_warnings(self.config, self.tokenizer)
 
     def output_columns(self) -> list[str]:
         """The columns of a scored row, in order (an error row has the same, mostly empty)."""

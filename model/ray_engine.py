@@ -87,7 +87,7 @@ def plan_shards(path: str, shard_bytes: int = SHARD_BYTES) -> list[dict]:
 
 
 def shard_records(shard: dict, text_field: str, id_field: str, title_field: str | None):
-    from model.readers import _make, read_jsonl_range
+    from model.readers import read_jsonl_range, record
 
     if shard["kind"] == "jsonl":
         return read_jsonl_range(shard["path"], shard["start"], shard["end"], shard["first_row"], shard["first_line"],
@@ -95,7 +95,7 @@ def shard_records(shard: dict, text_field: str, id_field: str, title_field: str 
     import pyarrow.parquet as pq
 
     rows = pq.ParquetFile(shard["path"]).read_row_group(shard["group"]).to_pylist()
-    return (_make(shard["first_row"] + i, r, text_field, id_field, title_field) for i, r in enumerate(rows))
+    return (record(shard["first_row"] + i, r, text_field, id_field, title_field) for i, r in enumerate(rows))
 
 
 @dataclass
@@ -154,7 +154,7 @@ class ShardScorer:
 
     def score_shard(self, shard: dict):
         from model.pipeline import Summary, write_scores
-        from model.writers import JsonlSink
+        from model.writers import JsonlSink, jsonl_to_parquet
 
         final = Path(self.o.out_dir) / f"part-{shard['shard']:05d}.{self.o.shard_format}"
         summary = Summary()
@@ -162,25 +162,26 @@ class ShardScorer:
             summary.skipped = 1
             return summary
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp.jsonl")
+        part = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         sink = JsonlSink(tmp)
         try:
-            write_scores(shard_records(shard, self.o.text_field, self.o.id_field, self.o.title_field), sink,
-                         self.scorer, summary, self.columns, drop_fields=self.o.drop_fields, evidence=self.o.evidence,
-                         # a CPU actor is scheduled for one core, which its encoder uses: no tokenizing
-                         # thread beside it (pipeline.prefetch_helps); a GPU actor keeps one
-                         prefetch=self.scorer.device.type != "cpu")
-        finally:
-            sink.close()
-        if self.o.shard_format == "parquet":
-            import pandas as pd
-
-            frame = pd.read_json(tmp, lines=True, dtype=False) if tmp.stat().st_size else pd.DataFrame()
-            part = final.with_name(final.name + ".tmp")
-            frame.to_parquet(part, index=False)
-            tmp.unlink()
-            os.replace(part, final)
-        else:
-            os.replace(tmp, final)
+            try:
+                write_scores(shard_records(shard, self.o.text_field, self.o.id_field, self.o.title_field), sink,
+                             self.scorer, summary, self.columns, drop_fields=self.o.drop_fields,
+                             evidence=self.o.evidence,
+                             # a CPU actor is scheduled for one core, which its encoder uses: no tokenizing
+                             # thread beside it (pipeline.prefetch_helps); a GPU actor keeps one
+                             prefetch=self.scorer.device.type != "cpu")
+            finally:
+                sink.close()
+            if self.o.shard_format == "parquet":
+                jsonl_to_parquet(tmp, part)
+                os.replace(part, final)
+            else:
+                os.replace(tmp, final)
+        finally:  # a failed shard leaves nothing behind; a re-run scores it again
+            tmp.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
         return summary
 
 
@@ -200,10 +201,11 @@ def finished_model_ids(out_dir: Path, shard_format: str) -> set[str]:
     if not done:
         return set()
     if shard_format == "parquet":
-        import pandas as pd
+        import pyarrow.parquet as pq
 
-        frame = pd.read_parquet(done[0])
-        return set(frame["model"].dropna().astype(str)) if "model" in frame else set()
+        if "model" not in pq.read_schema(done[0]).names:
+            return set()
+        return {str(m) for m in pq.read_table(done[0], columns=["model"]).column("model").to_pylist() if m is not None}
     with open(done[0], encoding="utf-8") as f:
         first = f.readline()
     return {str(json.loads(first).get("model"))} if first.strip() else set()
@@ -255,14 +257,14 @@ def _warn_on_other_windowing(options: ShardOptions, log=None) -> bool:
     """Once, in the driver (actors' output is not shown): the warning `oped score` gives when the
     model was trained on windows this code does not cut. True when it warned."""
     from model.config import ModelConfig
-    from model.inference import windowing_warning
+    from model.inference import model_warnings
     from model.loading import load_tokenizer, resolve_model_dir
 
     path = resolve_model_dir(options.model)
-    warning = windowing_warning(ModelConfig.load(path), load_tokenizer(str(path)))
-    if warning:
+    warnings = model_warnings(ModelConfig.load(path), load_tokenizer(str(path)))
+    for warning in warnings:
         (log or (lambda m: print(m, file=sys.stderr)))(f"warning: {warning}")
-    return bool(warning)
+    return bool(warnings)
 
 
 def _check_plan(out_dir: Path, input_path: str, shards: list[dict], options: dict | None = None) -> None:

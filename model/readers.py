@@ -14,6 +14,7 @@ import gzip
 import io
 import itertools
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +38,12 @@ class Record:
     fields: dict = field(default_factory=dict)  # the input's other fields, carried to the output
 
 
+def _is_gzip(path) -> bool:
+    return str(path).lower().endswith(".gz")
+
+
 def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -80,15 +85,21 @@ def _format(path: str) -> str:
     return formats[ext]
 
 
+# Surrogates that surrogateescape cannot turn back into bytes: JSON escapes of half an
+# emoji ("\\ud83d" in text cut mid-character), which json.loads returns as they are.
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
 def _clean(text: str, warnings: list) -> str:
     """Undecodable bytes arrive as surrogates: replace them and say so (once per row)."""
     try:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        note = "input had bytes that are not UTF-8; replaced with U+FFFD"
+        note = "input had bytes that are not UTF-8 (or half of a character); replaced with U+FFFD"
         if note not in warnings:
             warnings.append(note)
+        text = _LONE_SURROGATE.sub("\ufffd", text)
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -161,8 +172,19 @@ def _parquet(path: str) -> Iterator[tuple[int, object]]:
             n += 1
 
 
+def _txt_files(path: str) -> list[Path]:
+    """The .txt files of a folder (any case of the suffix), in name order; a lone .txt file."""
+    if not Path(path).is_dir():
+        return [Path(path)]
+    return sorted(f for f in Path(path).iterdir() if f.suffix.lower() == ".txt" and f.is_file())
+
+
 def _txtdir(path: str) -> Iterator[tuple[int, object]]:
-    files = sorted(Path(path).glob("*.txt")) if Path(path).is_dir() else [Path(path)]
+    files = _txt_files(path)
+    if not files:
+        others = sorted({f.suffix or f.name for f in Path(path).iterdir()})[:8]
+        raise InputError(f"{path}: a folder is read as .txt files (one article each) and this one has none"
+                         + (f" (it holds: {', '.join(others)})" if others else " (it is empty)"))
     for n, f in enumerate(files):
         yield n, {"id": f.stem, "text": f.read_bytes().decode("utf-8", "surrogateescape")}
 
@@ -197,11 +219,7 @@ def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line
             line_no += 1
             if is_blank(raw):
                 continue
-            obj = parse_json_line(raw, line_no, first=line_no == 1)
-            if isinstance(obj, _BadRow):
-                yield Record(row, f"row{row}", None, obj.reason)
-            else:
-                yield _make(row, obj, text_field, id_field, title_field)
+            yield record(row, parse_json_line(raw, line_no, first=line_no == 1), text_field, id_field, title_field)
             row += 1
 
 
@@ -219,6 +237,8 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
             head.append(item)
             if len(head) >= PEEK_ROWS:
                 break
+    except InputError:
+        raise
     except (OSError, EOFError, UnicodeError, csv.Error) as e:
         raise InputError(f"{path}: cannot be read ({e})") from None
     except Exception as e:  # pyarrow and gzip raise their own types for corrupt files
@@ -234,10 +254,18 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
 
 def _records(rows, text_field: str, id_field: str, title_field: str | None) -> Iterator[Record]:
     for k, (_, obj) in enumerate(rows):
-        if isinstance(obj, _BadRow):
-            yield Record(k, f"row{k}", None, obj.reason)
-        else:
-            yield _make(k, obj, text_field, id_field, title_field)
+        yield record(k, obj, text_field, id_field, title_field)
+
+
+def record(row: int, obj, text_field: str, id_field: str, title_field: str | None) -> Record:
+    """One parsed input row as a Record; a row that breaks the reader in a way not foreseen
+    becomes an error row, so that one odd row cannot stop a corpus."""
+    if isinstance(obj, _BadRow):
+        return Record(row, f"row{row}", None, obj.reason)
+    try:
+        return _make(row, obj, text_field, id_field, title_field)
+    except Exception as e:  # noqa: BLE001 - any failure here is about this row only
+        return Record(row, f"row{row}", None, f"row could not be read ({type(e).__name__}: {e})")
 
 
 def count_rows(path: str) -> int | None:
@@ -246,14 +274,13 @@ def count_rows(path: str) -> int | None:
         return None
     fmt = _format(path)
     if fmt == "txtdir":
-        return len(list(Path(path).glob("*.txt"))) if Path(path).is_dir() else 1
+        return len(_txt_files(path))
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
-    opener = gzip.open if path.endswith(".gz") else open
     n = 0
-    with opener(path, "rb") as f:
+    with _open_binary(Path(path)) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             n += block.count(b"\n")
     return n - 1 if fmt in ("csv", "tsv") else n  # CSV: minus the header (multi-line cells make it approximate)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import sys
 from collections import Counter
@@ -33,13 +34,34 @@ def _json_default(o):
     return str(o)
 
 
+def _finite(v):
+    """NaN and infinities have no JSON spelling: null, which strict readers (jq, R's jsonlite) accept."""
+    if type(v).__module__ == "numpy":
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+def json_line(row: dict) -> str:
+    """One output row as a line of strict JSON."""
+    try:
+        return json.dumps(row, ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+    except ValueError:  # a NaN in a carried input field (pandas writes missing numbers so)
+        return json.dumps(_finite(row), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+
+
 class JsonlSink:
     def __init__(self, path: Path | None):
         self.path = path
         self.f = open(path, "a", encoding="utf-8") if path else sys.stdout
 
     def write(self, rows: list[dict]) -> None:
-        self.f.write("".join(json.dumps(r, ensure_ascii=False, default=_json_default) + "\n" for r in rows))
+        self.f.write("".join(map(json_line, rows)))
         _fsync(self.f)
 
     def close(self) -> None:
@@ -122,87 +144,127 @@ class Finished:
 
 
 def repair_and_count(path: Path, fmt: str) -> Finished:
-    """Drop a torn last row (left by a kill mid-write), then read the finished rows, in one
-    pass over the file."""
+    """Read the finished rows, then drop a torn last row (left by a kill mid-write). One
+    streaming pass: memory does not grow with the output. A file that holds rows this writer
+    would not write is refused before anything in it changes."""
     if not path.exists():
         return Finished()
     if fmt in ("csv", "tsv"):
         return _repair_csv(path, "," if fmt == "csv" else "\t")
-    with open(path, "rb+") as f:
-        data = f.read()
-        good = data.rfind(b"\n") + 1
-        if good < len(data):
-            f.truncate(good)
     found = Finished()
-    for line in data[:good].split(b"\n")[:-1]:
-        try:
-            row = json.loads(line)
-            found.add(str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-            raise ValueError(f"{path} holds a row that is not from oped score; refusing to resume into it") from None
+    with open(path, "rb+") as f:
+        good = 0
+        for line in f:
+            if not line.endswith(b"\n"):
+                break  # torn: written up to here when the run was killed
+            try:
+                row = json.loads(line)
+                found.add(str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+                raise ValueError(f"{path} holds a row that is not from oped score; refusing to resume into it") from None
+            good += len(line)
+        _truncate(f, good)
     return found
 
 
-def keep_rows_below(path: Path, n_rows: int) -> None:
-    """Per-window output on resume: keep whole lines whose input row is below n_rows
-    (the rows the main output already holds); drop a torn tail and anything later."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_bytes().split(b"\n"):
-        try:
-            if json.loads(line)["row"] < n_rows:
-                kept.append(line + b"\n")
-        except (ValueError, KeyError, TypeError):
-            continue  # a torn last line
-    path.write_bytes(b"".join(kept))
+def _truncate(f, size: int) -> None:
+    """Cut a file to its whole rows: one system call, so a kill leaves it before or after."""
+    f.seek(0, os.SEEK_END)
+    if f.tell() > size:
+        f.truncate(size)
+        _fsync(f)
 
 
-def _last_row_end(data: bytes) -> int:
-    """Where the last whole CSV row ends: after the last newline outside quotes. A newline
-    inside a quoted cell (a multi-line field) has an odd number of quote bytes before it,
-    since the writer quotes such cells and doubles the quotes inside them. One pass, line by
-    line. Cutting in bytes, a kill inside a multi-byte character cannot break decoding either."""
-    end = pos = odd = 0
-    for line in data.split(b"\n")[:-1]:  # each piece here was followed by a newline
-        pos += len(line) + 1
+def _whole_csv_rows(f):
+    """(bytes, end offset) of each whole CSV row of a binary file, in order; stops before a torn
+    one. A newline inside a quoted cell (a multi-line field) has an odd number of quote bytes
+    before it in its row, since the writer quotes such cells and doubles the quotes inside them.
+    Cutting in bytes, a kill inside a multi-byte character cannot break decoding either."""
+    pieces, odd, pos = [], 0, 0
+    for line in f:
+        if not line.endswith(b"\n"):
+            return
+        pos += len(line)
+        pieces.append(line)
         odd ^= line.count(b'"') & 1
         if not odd:
-            end = pos
-    return end
+            yield b"".join(pieces), pos
+            pieces = []
+
+
+def _csv_cells(raw: bytes, delimiter: str) -> list[str]:
+    return next(csv.reader(io.StringIO(raw.decode("utf-8", "replace")), delimiter=delimiter), [])
 
 
 def _repair_csv(path: Path, delimiter: str) -> Finished:
     found = Finished()
-    data = path.read_bytes()
-    cut = _last_row_end(data)
-    torn = list(csv.reader(io.StringIO(data[cut:].decode("utf-8", "replace")), delimiter=delimiter))
-    if len(torn) > 1:
-        # a kill tears one row at most: more means a quote this writer would not leave (another
-        # tool's file, or a damaged one), and cutting there would drop finished rows
-        raise ValueError(f"{path}: its last {len(torn)} rows do not end where oped score's rows end (an unmatched "
-                         "quote?); refusing to resume into it, so that no row is dropped")
-    rows = list(csv.reader(io.StringIO(data[:cut].decode("utf-8", "replace")), delimiter=delimiter))
-    if not rows:
-        path.write_bytes(b"")
-        return found
-    header, complete = rows[0], rows[1:]
-    short = sum(len(r) != len(header) for r in complete)
-    if short:  # rows are written whole: one of another length is not from this writer
-        raise ValueError(f"{path}: {short} rows have another number of cells than its header; refusing to "
-                         "resume into it, so that no row is dropped")
-    if cut < len(data):  # torn: the complete rows, whole or not at all (a kill here loses nothing)
-        tmp = path.with_name(path.name + ".repair")
-        with open(tmp, "wb") as f:
-            f.write(data[:cut])
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-
-    at = [header.index(c) if c in header else None for c in ("status", "model", "evidence_method")]
-    for r in complete:
-        found.add(r[0], *(r[k] if k is not None else None for k in at))
+    with open(path, "rb+") as f:
+        header, short, cut, at = None, 0, 0, None
+        for raw, cut in _whole_csv_rows(f):
+            cells = _csv_cells(raw, delimiter)
+            if header is None:
+                header = cells
+                at = [header.index(c) if c in header else None for c in ("status", "model", "evidence_method")]
+                continue
+            if len(cells) != len(header):  # rows are written whole: one of another length is not from this writer
+                short += 1
+                continue
+            found.add(cells[0], *(cells[k] if k is not None else None for k in at))
+        f.seek(cut)
+        torn = list(csv.reader(io.StringIO(f.read().decode("utf-8", "replace")), delimiter=delimiter))
+        if len(torn) > 1:
+            # a kill tears one row at most: more means a quote this writer would not leave (another
+            # tool's file, or a damaged one), and cutting there would drop finished rows
+            raise ValueError(f"{path}: its last {len(torn)} rows do not end where oped score's rows end (an "
+                             "unmatched quote?); refusing to resume into it, so that no row is dropped")
+        if short:
+            raise ValueError(f"{path}: {short} rows have another number of cells than its header; refusing to "
+                             "resume into it, so that no row is dropped")
+        _truncate(f, cut)
     return found
+
+
+def keep_rows_below(path: Path, fmt: str, n_rows: int) -> None:
+    """Per-window output on resume: keep the rows of input rows below n_rows (those the main
+    output holds), cut a torn tail and anything later. Window rows are written in input order,
+    before the main rows of their group, so the cut is the first row at or past n_rows."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as f:
+        cut = 0
+        if fmt in ("csv", "tsv"):
+            delimiter = "," if fmt == "csv" else "\t"
+            column = None
+            for raw, end in _whole_csv_rows(f):
+                cells = _csv_cells(raw, delimiter)
+                if column is None:  # the header
+                    if "row" not in cells:
+                        raise ValueError(f"{path} has no 'row' column: not oped score's per-window output; "
+                                         "refusing to resume into it")
+                    column = cells.index("row")
+                elif not _row_below(cells[column] if column < len(cells) else None, n_rows):
+                    break
+                cut = end
+        else:
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break
+                try:
+                    row = json.loads(line)["row"]
+                except (ValueError, KeyError, TypeError):
+                    raise ValueError(f"{path} holds a row that is not oped score's per-window output; refusing to "
+                                     "resume into it") from None
+                if not _row_below(row, n_rows):
+                    break
+                cut += len(line)
+        _truncate(f, cut)
+
+
+def _row_below(value, n_rows: int) -> bool:
+    try:
+        return int(value) < n_rows
+    except (TypeError, ValueError):
+        return False
 
 
 def open_sink(path: str | None):
@@ -215,21 +277,89 @@ def open_sink(path: str | None):
 def reopen_parquet(path: str) -> None:
     """A finished Parquet output back into its partial stream, so that a resume appends to
     its rows; the Parquet file stays until the run completes and rewrites it."""
-    import pandas as pd
+    import pyarrow.parquet as pq
 
     part = stream_path(path)
     tmp = part.with_name(part.name + ".tmp")
-    pd.read_parquet(path).to_json(tmp, orient="records", lines=True, force_ascii=False)
+    with open(tmp, "w", encoding="utf-8") as f:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_ROWS):
+            f.write("".join(map(json_line, batch.to_pylist())))
+        _fsync(f)
     os.replace(tmp, part)  # whole or absent: a kill here leaves the finished file as it was
 
 
+PARQUET_ROWS = 10_000  # rows per Parquet row group: what the conversion holds in memory at once
+
+
+def _kind(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int" if -2**63 <= v < 2**63 else "text"
+    if isinstance(v, float):
+        return "float"
+    return "str" if isinstance(v, str) else "text"
+
+
+def _arrow_type(kinds: set):
+    """One column type for every row: the values' own type where they share one, else text
+    (numbers and nested values written as JSON), so a field whose type varies between rows
+    (a page number 3 here, "4A" there) cannot stop the conversion."""
+    import pyarrow as pa
+
+    kinds = kinds - {"null"}
+    if not kinds:
+        return pa.null()
+    if kinds == {"bool"}:
+        return pa.bool_()
+    if kinds == {"int"}:
+        return pa.int64()
+    if kinds <= {"int", "float"}:
+        return pa.float64()
+    return pa.string()
+
+
+def _as_text(v):
+    return v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def jsonl_to_parquet(source: Path, target: Path) -> None:
+    """Convert JSON lines to Parquet in row groups, with memory bounded by PARQUET_ROWS. Two
+    passes: the first fixes each column's type from every row, so row groups agree."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kinds: dict[str, set] = {}
+    with open(source, encoding="utf-8") as f:
+        for line in f:
+            for k, v in json.loads(line).items():
+                kinds.setdefault(k, set()).add(_kind(v))
+    schema = pa.schema([(k, _arrow_type(v)) for k, v in kinds.items()])
+    text = {k for k in kinds if schema.field(k).type == pa.string()}
+
+    def table(rows: list[dict]):
+        return pa.Table.from_pydict({k: [_as_text(r.get(k)) if k in text else r.get(k) for r in rows]
+                                     for k in kinds}, schema=schema)
+
+    with pq.ParquetWriter(target, schema) as writer, open(source, encoding="utf-8") as f:
+        rows = []
+        for line in f:
+            rows.append(json.loads(line))
+            if len(rows) == PARQUET_ROWS:
+                writer.write_table(table(rows))
+                rows = []
+        if rows or not kinds:
+            writer.write_table(table(rows))
+
+
 def finish(path: str | None) -> None:
-    """Parquet: turn the completed partial stream into the final file."""
+    """Parquet: turn the completed partial stream into the final file (whole or absent)."""
     if not path or output_format(path) != "parquet":
         return
-    import pandas as pd
-
     part = stream_path(path)
-    frame = pd.read_json(part, lines=True, dtype=False) if part.stat().st_size else pd.DataFrame()
-    frame.to_parquet(path, index=False)
+    tmp = Path(path + ".tmp")
+    jsonl_to_parquet(part, tmp)
+    os.replace(tmp, path)
     part.unlink()

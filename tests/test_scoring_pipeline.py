@@ -651,3 +651,125 @@ def test_a_model_error_after_compilation_is_raised_not_hidden(codebook_model, mo
     scorer.score([HAWK], evidence=False)  # the first (compiling) call succeeds
     with pytest.raises(ValueError, match="a bad batch"):
         scorer.score([DOVE], evidence=False)
+
+
+def test_half_an_emoji_is_replaced_and_costs_no_row(scorer, tmp_path):
+    # "\ud83d" alone is valid JSON (text cut mid-emoji) but no UTF-8 string: it once stopped the run
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "text": "we must strike ."}\n'
+                   '{"id": "b", "text": "truncated post \\ud83d", "note": "\\udfff"}\n'
+                   '{"id": "c", "text": "talks and peace ."}\n')
+    score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert [r["id"] for r in out] == ["a", "b", "c"] and [r["status"] for r in out] == ["ok"] * 3
+    assert "half of a character" in out[1]["warning"] and out[1]["note"] == "\ufffd"
+
+
+def test_a_row_that_breaks_the_reader_becomes_an_error_row(scorer, tmp_path, monkeypatch):
+    import model.readers as readers
+
+    real = readers._make
+    monkeypatch.setattr(readers, "_make", lambda row, *a: (_ for _ in ()).throw(KeyError("odd")) if row == 1
+                        else real(row, *a))
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS[:3]))
+    score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert [r["status"] for r in out] == ["ok", "error", "ok"]
+    assert out[1]["error"].startswith("row could not be read (KeyError")
+
+
+def test_folders_without_txt_files_and_upper_case_suffixes(scorer, tmp_path):
+    empty, jsonl = tmp_path / "empty", tmp_path / "jsonl"
+    empty.mkdir(), jsonl.mkdir()
+    (jsonl / "a.jsonl").write_text(json.dumps(ROWS[0]) + "\n")
+    with pytest.raises(InputError, match="has none \\(it is empty\\)"):
+        score_corpus(str(empty), None, scorer, progress=False)
+    with pytest.raises(InputError, match="has none \\(it holds: .jsonl\\)"):
+        score_corpus(str(jsonl), None, scorer, progress=False)
+    (jsonl / "B.TXT").write_text(HAWK)
+    src = tmp_path / "in.JSONL.GZ"
+    with gzip.open(src, "wt") as f:
+        f.write(json.dumps(ROWS[1]) + "\n")
+    for path, ids in ((jsonl, ["B"]), (src, ["r1"])):
+        score_corpus(str(path), str(tmp_path / "o.jsonl"), scorer, progress=False)
+        out = read_jsonl(tmp_path / "o.jsonl")
+        assert [r["id"] for r in out] == ids and out[0]["status"] == "ok"
+        (tmp_path / "o.jsonl").unlink()
+
+
+def test_parquet_output_keeps_a_field_whose_type_varies_and_its_integer_columns(scorer, tmp_path):
+    rows = [{"id": "a", "text": HAWK, "page": 3, "meta": {"k": 1}, "x": float("nan")},
+            {"id": "b", "page": "4A", "meta": {"k": [2]}, "x": 1.5},  # no text: an error row
+            {"id": "c", "text": DOVE, "page": None, "meta": None, "x": 2.0}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    score_corpus(str(src), str(tmp_path / "out.parquet"), scorer, progress=False)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "out.parquet")
+    column = {name: table.column(name).to_pylist() for name in table.column_names}
+    assert column["id"] == ["a", "b", "c"] and column["status"] == ["ok", "error", "ok"]
+    assert column["page"] == ["3", "4A", None]  # one type for the column: text
+    assert column["meta"] == ['{"k": 1}', '{"k": [2]}', None]
+    assert str(table.schema.field("n_tokens").type) == "int64" and column["n_tokens"][1] is None
+    assert str(table.schema.field("p_hawkish").type) == "double"
+    assert not (tmp_path / "out.parquet.partial.jsonl").exists()
+    # JSON lines: the NaN of the input is written as null, which strict JSON readers accept
+    score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    text = (tmp_path / "out.jsonl").read_text()
+    assert "NaN" not in text and read_jsonl(tmp_path / "out.jsonl")[0]["x"] is None
+
+
+def _read_any(path):
+    return pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(path)
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_resume_keeps_every_window_row_of_csv_and_parquet_paragraphs(scorer, tmp_path, ext):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": f"p{i}", "text": (HAWK + "\n\n" + DOVE) * (1 + i % 3)}) + "\n"
+                           for i in range(12)))
+    score_corpus(str(src), str(tmp_path / "full.jsonl"), scorer, paragraphs_path=str(tmp_path / f"full_p.{ext}"),
+                 progress=False)
+    main, para = tmp_path / "out.jsonl", tmp_path / f"out_p.{ext}"
+    score_corpus(str(src), str(main), scorer, paragraphs_path=str(para), limit=5, progress=False)
+    with pytest.raises(FileExistsError):  # a finished per-window file is not overwritten
+        score_corpus(str(src), str(tmp_path / "new.jsonl"), scorer, paragraphs_path=str(para), progress=False)
+    if ext == "csv":  # a kill mid-write tears the last window row, which a resume cuts
+        para.write_bytes(para.read_bytes() + b"p5,5,0.1")
+    score_corpus(str(src), str(main), scorer, paragraphs_path=str(para), resume=True, progress=False)
+    assert read_jsonl(main) == read_jsonl(tmp_path / "full.jsonl")
+    pd.testing.assert_frame_equal(_read_any(para), _read_any(tmp_path / f"full_p.{ext}"))
+
+
+def test_resume_refuses_paragraphs_whose_main_output_is_missing(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, paragraphs_path=str(tmp_path / "p.jsonl"),
+                 progress=False)
+    before = (tmp_path / "p.jsonl").read_bytes()
+    with pytest.raises(FileExistsError, match="does not exist"):  # a mistyped -o
+        score_corpus(str(src), str(tmp_path / "ouy.jsonl"), scorer, paragraphs_path=str(tmp_path / "p.jsonl"),
+                     resume=True, progress=False)
+    assert (tmp_path / "p.jsonl").read_bytes() == before
+    with pytest.raises(ValueError, match="give it with -o"):
+        score_corpus(str(src), None, scorer, resume=True, progress=False)
+
+
+def test_a_batch_size_below_one_is_refused(codebook_model):
+    with pytest.raises(ValueError, match="at least 1"):
+        load_model(codebook_model, dtype="fp32", batch_size=0)
+
+
+def test_ray_engine_refuses_options_it_would_ignore(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(ROWS[0]) + "\n")
+    for extra in (["--limit", "5"], ["--paragraphs", str(tmp_path / "p.jsonl")]):
+        res = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "shards"), "--engine", "ray", *extra])
+        assert res.exit_code != 0 and "not supported by --engine ray" in res.output
+    assert not (tmp_path / "shards").exists()

@@ -283,6 +283,36 @@ def test_training_records_the_windowing_its_code_cut_and_scoring_warns_of_other(
     assert not _warn_on_other_windowing(ShardOptions(model=codebook_model), log=said.append) and len(said) == 1
 
 
+def test_an_adapter_records_its_base_weights_and_scoring_warns_on_other(codebook_model, tiny_encoder, tmp_path,
+                                                                         capsys):
+    import json
+    import shutil
+
+    from model import load_model
+    from model.config import ModelConfig
+    from model.loading import base_weights_sha256
+
+    config = ModelConfig.load(codebook_model)
+    assert config.training["base_weights"] == base_weights_sha256(tiny_encoder) and len(config.training["base_weights"]) == 64
+    assert load_model(codebook_model).load_warnings() == []
+    other_base = tmp_path / "base"
+    shutil.copytree(tiny_encoder, other_base)
+    from safetensors.torch import load_file, save_file
+
+    weights = next(other_base.glob("*.safetensors"))
+    tensors = load_file(str(weights))
+    first = sorted(tensors)[0]
+    tensors[first] = tensors[first] + 1e-3  # another version of the base: slightly other weights
+    save_file(tensors, str(weights), metadata={"format": "pt"})
+    other = tmp_path / "model"
+    shutil.copytree(codebook_model, other)
+    raw = json.loads((other / "oped_config.json").read_text())
+    raw["base_model"] = str(other_base)
+    (other / "oped_config.json").write_text(json.dumps(raw))
+    warnings = load_model(str(other)).load_warnings()
+    assert len(warnings) == 1 and "other weights of its base encoder" in warnings[0]
+
+
 def test_balancing_paragraph_sides_scales_the_larger_side_only():
     from model.schema import CODEBOOK_TASK
     from training.examples import IGNORE, balance_sides

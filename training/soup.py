@@ -236,6 +236,10 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
         log("warning: the models were trained on " + ("different token windows" if None not in windowings else
             "token windows not all recorded") + f" (windowing fingerprints {', '.join(sorted(str(w)[:16] for w in windowings))}): "
             "an average of runs that read their texts differently; the soup records no windowing of its own")
+    bases = {(c.training or {}).get("base_weights") for c in configs}
+    if len(bases - {None}) > 1:  # adapters are deltas on their base: on different bases they do not add up
+        raise SoupError(f"the models' adapters sit on different base weights ({', '.join(sorted(b[:12] for b in bases - {None}))}); "
+                        "average runs trained on one base encoder")
     args, splits = recipe_arguments(configs)
     k = len(paths)
     # read every member's weights before the output folder exists: a missing file leaves nothing behind
@@ -259,6 +263,7 @@ def make_soup(members: list[str | Path], out: str | Path, log=print) -> dict:
                      "dev": {}, "examples": first.training.get("examples"), "data_sha256": first.training["data_sha256"],
                      # the members' windows, where they share one: the soup was trained on nothing else
                      "windowing": windowings.pop() if len(windowings) == 1 else None,
+                     "base_weights": bases.pop() if len(bases) == 1 else None,
                      "code": code, "cpu": cpu_model(), "device": "cpu", "torch": torch.__version__,
                      "precision": precision}
     soup.save(out)

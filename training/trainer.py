@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 from model.chunking import Chunk, chunk_text, pad_batch, windowing_fingerprint
 from model.config import ModelConfig
 from model.inference import Prepared, Scorer, pick_device_dtype
-from model.loading import build_model, load_network, save_model
+from model.base import resolve_base_model
+from model.loading import base_weights_sha256, build_model, load_network, save_model
 from model.probabilities import class_probs
 from model.schema import TaskSchema
 from training.arguments import TrainingArguments
@@ -279,6 +280,9 @@ def train(args: TrainingArguments, log=print) -> dict:
         "code": code, "data_sha256": data_sha256,
         # of the chunk_text this module cut the examples with (eval.windows_effect swaps it)
         "windowing": windowing_fingerprint(tokenizer, args.max_length, chunk_text),
+        # the weights an adapter sits on: loading it on others warns (model.loading.base_warning)
+        **({"base_weights": base_weights_sha256(resolve_base_model(config.base_model))}
+           if config.finetune == "lora" else {}),
         **({"teacher_model": teacher_model} if teacher_model else {}),
     }
     net.to("cpu")
