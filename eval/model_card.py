@@ -31,7 +31,7 @@ def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
 
     data = load_labelled(args.corpus, args.annotations, None)
     scorer = load_model(str(model_dir))
-    report = {"model": scorer.model_id}
+    report = {"model": scorer.model_id, "made": _made(model_dir)}
     train = articles_model_trained_on(data, scorer.config.training)
     baseline = TfidfBaseline().fit(train, list(data.articles["dev"]))
     for split in ("dev", "test"):
@@ -45,6 +45,40 @@ def evaluate_codebook_model(model_dir: str | Path, args) -> dict:
     if seeds:  # the project's seed op-ed, when ../shared is beside the checkout
         report["seed"] = scorer.score([seeds[0].read_text(encoding="utf-8")], evidence=False)[0].values
     return report
+
+
+def _made(model_dir) -> dict:
+    """What produced a card's figures: the command, the code and the machine (scores differ
+    slightly between CPUs and precisions)."""
+    import torch
+
+    from training.provenance import code_version
+    from training.trainer import cpu_model
+
+    return {"command": f"python -m eval.model_card {model_dir}", "code": code_version(), "cpu": cpu_model(),
+            "torch": torch.__version__}
+
+
+def _figures_line(model_dir: Path, report: dict) -> str:
+    made = report.get("made")
+    if not made:
+        import subprocess
+
+        from training.provenance import REPO, _git
+
+        try:
+            r = _git(REPO, "log", "-1", "--format=%h", "--", str((Path(model_dir) / "metrics.json").resolve()))
+            commit = r.stdout.strip() if r.returncode == 0 else ""
+        except (OSError, subprocess.SubprocessError):
+            commit = ""
+        where = f"; metrics.json was last committed in `{commit}`, whose message says which code made them" \
+            if commit else ""
+        return (f"Figures: `python -m eval.model_card {model_dir}`; the code and machine that made them are not "
+                f"recorded (metrics.json predates that record){where}.")
+    code = made.get("code") or {}
+    state = (f"at commit `{code['commit'][:12]}`" + (" with uncommitted changes" if code.get("dirty") else "")
+             if code.get("commit") else "at a commit not recorded")
+    return f"Figures: `{made['command']}` {state}, on {made['cpu']}, torch {made['torch']}, scored in {report['model'].rsplit('-', 1)[-1]}."
 
 
 def _row(name: str, m: dict) -> str:
@@ -204,8 +238,9 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         _provenance(t),
         "",
         "## Results (95% bootstrap CIs, 1,000 resamples of articles)",
-        "Model selection used the dev split only; the test split was scored once for this card. "
-        "The baseline is TF-IDF + logistic regression trained on the same train split (C chosen on dev).",
+        "Model selection used the dev split only; the test split is read to report figures, never to choose a "
+        "model or threshold. The baseline is TF-IDF + logistic regression trained on the same train split (C "
+        "chosen on dev). " + _figures_line(d, report),
         "",
         "| model / split | n | stance macro-F1 | intensity Spearman | sovereignty F1 | sovereignty AUC |",
         "|---|---|---|---|---|---|",
@@ -231,8 +266,13 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         "show by how much. Rank and compare scores, or calibrate on your own coded sample, rather than "
         "reading them as frequencies.",
         "- Model selection ran with bf16 autocast over fp32 weights; scoring runs the merged weights in bf16 "
-        "where the CPU supports it, which moves dev macro-F1 by about 0.01 (the `model` column names the "
-        "precision).",
+        "where the CPU supports it, which moved dev stance macro-F1 by 0.009 in the one run compared (0.589 in "
+        "training, 0.580 scored; eval/results/training_variants.md). The `model` column names the precision.",
+        *([] if t.get("windowing") else [
+            "- Its training recorded no windowing fingerprint, so `oped score` cannot warn when the code that "
+            "reads it cuts texts into other windows than its training did; `python -m eval.windows_effect "
+            "--model DIR --commit C` measures the effect on dev (eval/results/windows_effect_default.json: "
+            "0.003 of dev selection for the bundled default)."]),
         "",
         "Full figures: metrics.json in this folder.",
         "",
@@ -271,6 +311,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("model_dir", nargs="?", default="model/default")
     p.add_argument("--reproduce-only", action="store_true",
                    help="rewrite only the Reproduce line, keeping the card's measured figures")
+    p.add_argument("--from-metrics", action="store_true",
+                   help="rewrite the whole card from this folder's metrics.json, scoring nothing (after a change "
+                        "to the card's wording)")
     a = p.parse_args(argv)
     model_dir = Path(a.model_dir)
     record = ModelConfig.load(model_dir).training
@@ -278,6 +321,10 @@ def main(argv: list[str] | None = None) -> None:
     if a.reproduce_only:
         rewrite_reproduce_line(model_dir / "README.md", reproduce_line(record, command))
         print(f"rewrote the Reproduce line of {model_dir / 'README.md'}")
+        return
+    if a.from_metrics:
+        write_model_card(model_dir, record, json.loads((model_dir / "metrics.json").read_text()), command)
+        print(f"rewrote {model_dir / 'README.md'} from its metrics.json")
         return
     report = evaluate_codebook_model(model_dir, TrainingArguments(**record["arguments"]))
     (model_dir / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")

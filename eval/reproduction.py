@@ -72,6 +72,20 @@ def _sides(e: dict | None) -> str:
     return f"{e['dovish_read_as_hawkish']} / {e['hawkish_read_as_dovish']} of {e['with_a_side']}"
 
 
+def _read_intervals(d: dict, split: str) -> str:
+    """What the paired intervals say: an interval that spans 0 cannot tell the two models apart."""
+    names = {"stance_macro_f1": "stance macro-F1", "sovereignty_f1": "sovereignty F1"}
+    apart = {k: ("lower" if d[k]["ci95"][1] < 0 else "higher") for k in names
+             if not d[k]["ci95"][0] <= 0 <= d[k]["ci95"][1]}
+    if not apart:
+        return f"Both intervals span 0: the two cannot be told apart on this split."
+    said = "; ".join(f"on {names[k]} the candidate is {v}" for k, v in apart.items())
+    rest = [names[k] for k in names if k not in apart]
+    return (f"{'Both intervals exclude' if not rest else 'The interval of ' + ', '.join(names[k] for k in apart) + ' excludes'} "
+            f"0: {said} than the reference on this {split} split (95%, not corrected for the other comparisons made"
+            f" on it)" + (f"; the interval of {rest[0]} spans 0." if rest else "."))
+
+
 def markdown(report: dict) -> str:
     d, m = report["candidate_minus_reference"], report["between_models"]
     lines = [f"# Reproduction check on the {report['split']} split ({report['n']} articles)", "",
@@ -86,8 +100,8 @@ def markdown(report: dict) -> str:
                      f"| {r['best_epoch']} | {fmt(r['metrics']['stance']['macro_f1'])} | "
                      f"{fmt(r['metrics']['sovereignty']['f1'])} | {_sides(r.get('side_errors'))} |")
     lines += ["", f"Candidate minus reference, paired over the same articles: stance macro-F1 "
-              f"{fmt_signed(d['stance_macro_f1'])}, sovereignty F1 {fmt_signed(d['sovereignty_f1'])}. An interval that spans 0: "
-              "the two cannot be told apart on this split.", "",
+              f"{fmt_signed(d['stance_macro_f1'])}, sovereignty F1 {fmt_signed(d['sovereignty_f1'])}. "
+              + _read_intervals(d, report["split"]), "",
               f"Same label from both models: stance class {m['stance_same']:.1%} of articles (Cohen's kappa "
               f"{m['stance_kappa']:.3f}), sovereignty {m['sovereignty_same']:.1%} (kappa {m['sovereignty_kappa']:.3f})."]
     return "\n".join(lines) + "\n"
@@ -95,13 +109,23 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("reference")
-    p.add_argument("candidate")
+    p.add_argument("reference", nargs="?")
+    p.add_argument("candidate", nargs="?")
     p.add_argument("--split", default="dev", choices=["dev", "test"])
     p.add_argument("--corpus", default=None)
     p.add_argument("--out", default=str(RESULTS / "reproduction"))
+    p.add_argument("--render", metavar="JSON", help="only write the .md of an earlier report's .json again, "
+                   "beside it (nothing is scored); reference and candidate are not needed")
     a = p.parse_args(argv)
+    if a.render:
+        report = json.loads(Path(a.render).read_text())
+        Path(a.render).with_suffix(".md").write_text(markdown(report))
+        return
+    if not a.candidate:
+        p.error("give a reference and a candidate model, or --render JSON")
     report = reproduction(a.reference, a.candidate, a.split, a.corpus)
+    if a.out != p.get_default("out"):
+        report["command"] += f" --out {a.out}"
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

@@ -254,3 +254,17 @@ def test_the_batch_size_rule_needs_a_clear_and_consistent_gain():
     chosen, passed = verdict(seconds)
     assert chosen == 16 and passed == {32: False, 16: True, 8: False, 24: False}
     assert verdict({32: [10.0, 10.0], 16: [10.1, 9.0]})[0] == 32  # nothing passes: 32 stays
+
+
+def test_reproduction_report_reads_each_paired_interval_as_it_is():
+    from eval.reproduction import _read_intervals
+
+    def d(stance, sov):
+        return {"stance_macro_f1": {"value": 0, "ci95": stance}, "sovereignty_f1": {"value": 0, "ci95": sov}}
+
+    assert _read_intervals(d([-0.1, 0.1], [-0.2, 0.05]), "dev").startswith("Both intervals span 0")
+    one = _read_intervals(d([-0.167, -0.003], [-0.135, 0.028]), "dev")
+    assert "stance macro-F1 excludes 0" in one and "candidate is lower" in one and "sovereignty F1 spans 0" in one
+    both = _read_intervals(d([0.01, 0.2], [-0.3, -0.1]), "test")
+    assert both.startswith("Both intervals exclude 0") and "stance macro-F1 the candidate is higher" in both
+    assert "sovereignty F1 the candidate is lower" in both

@@ -252,6 +252,29 @@ def test_model_card_prints_the_recorded_commit_or_says_it_is_missing():
         {"code": {"commit": "a" * 40, "dirty": False}, "data_sha256": "b" * 64, "windowing": "c" * 64})
 
 
+def test_model_card_names_what_made_its_figures_and_rewrites_from_metrics(tmp_path, monkeypatch):
+    from eval.model_card import _figures_line, _made, main
+    from training.provenance import REPO, code_version
+
+    if code_version()["commit"] is None:
+        pytest.skip("the bundled card names the commit of its metrics.json, which needs a git checkout")
+    monkeypatch.chdir(REPO)  # the card quotes its folder as the command was given: model/default
+
+    made = _made("model/x")
+    assert made["command"] == "python -m eval.model_card model/x" and set(made) == {"command", "code", "cpu", "torch"}
+    line = _figures_line(tmp_path, {"model": "m@1-bfloat16", "made": {**made, "code": {"commit": "d" * 40,
+                                                                                       "dirty": True}}})
+    assert "at commit `dddddddddddd` with uncommitted changes" in line and "scored in bfloat16" in line
+    assert "not recorded" in _figures_line(tmp_path, {"model": "m@1-float32"})
+    card = Path("model/default/README.md")
+    before = card.read_text()
+    try:  # the bundled card is what its metrics.json and record give, word for word
+        main(["model/default", "--from-metrics"])
+        assert card.read_text() == before
+    finally:
+        card.write_text(before)
+
+
 def test_training_records_the_windowing_its_code_cut_and_scoring_warns_of_other(codebook_model, tmp_path, capsys):
     import json
     import shutil
