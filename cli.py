@@ -166,9 +166,9 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           batch_size: int = typer.Option(32, min=1, help="windows per encoder batch"),
           device: str = typer.Option("auto", help="auto, cpu or cuda"),
           dtype: str = typer.Option("auto", help="auto (bf16 where supported), bf16 or fp32"),
-          compile: bool = typer.Option(False, "--compile", help="torch.compile the encoder: about 1.45x its speed "
-                                       "on an AMX CPU after a one-off ~30 s compilation, no gain on an AMD EPYC; "
-                                       "for runs of thousands of articles (docs/scaling.md)"),
+          compile: bool = typer.Option(False, "--compile", help="torch.compile the encoder: whole runs of 6,000 "
+                                       "articles 1.16-1.35x faster on an AMX CPU, compilation (~30 s) included, "
+                                       "no gain on an AMD EPYC; for runs of thousands of articles (docs/scaling.md)"),
           evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="find each article's evidence "
                                         "sentences; --no-evidence leaves those columns empty (faster only with "
                                         "--evidence-method standalone: eval/results/bench_score_amx_session8.md)"),
@@ -179,6 +179,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           paragraphs: Optional[str] = typer.Option(None, "--paragraphs", help="also write per-window scores to this file"),
           resume: bool = typer.Option(False, help="continue an interrupted run: skip rows already in OUTPUT "
                                       "(--engine ray always does: a re-run keeps the finished shards)"),
+          overwrite: bool = typer.Option(False, "--overwrite", help="replace OUTPUT (and the --paragraphs file) "
+                                         "if it exists; without it an existing output is refused"),
           limit: Optional[int] = typer.Option(None, help="score only the first N rows"),
           drop_fields: bool = typer.Option(False, help="do not copy the input's other fields to the output"),
           quiet: bool = typer.Option(False, "-q", "--quiet", help="no progress bar or summary"),
@@ -207,8 +209,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
             _fail("--engine ray writes a folder of shards: give -o FOLDER")
         if shard_format not in ("jsonl", "parquet"):
             _fail("--shard-format takes jsonl or parquet")
-        local_only = [name for name, given in (("--limit", limit is not None), ("--paragraphs", paragraphs))
-                      if given]
+        local_only = [name for name, given in (("--limit", limit is not None), ("--paragraphs", paragraphs),
+                                               ("--overwrite", overwrite)) if given]
         if local_only:  # refused rather than ignored: a run would silently do other than asked
             _fail(f"{' and '.join(local_only)}: not supported by --engine ray (run locally, or without them); "
                   "a Ray re-run into the same folder always continues from its finished shards")
@@ -233,7 +235,7 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
         summary = score_corpus(input, output, scorer, text_field=text_field, id_field=id_field,
                                title_field=title_field, resume=resume, limit=limit, drop_fields=drop_fields,
                                paragraphs_path=paragraphs, progress=None if not quiet else False,
-                               evidence=evidence)
+                               evidence=evidence, overwrite=overwrite)
     except (InputError, FileNotFoundError, FileExistsError, ValueError, RuntimeError) as e:
         _fail(str(e))
     except (OSError, EOFError, csv.Error) as e:  # mid-run: a truncated .gz, a full disk, a bad CSV record
@@ -241,6 +243,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
               "with --resume to continue")
     if not quiet:
         typer.echo(summary.line(), err=True)
+    if summary.input_error:  # every row before it is written; the last row says where the input broke off
+        _fail(summary.input_error)
 
 
 @app.command("eval")

@@ -55,6 +55,33 @@ def _stance_class(v):
     return "hawkish" if n > 0 else "dovish" if n < 0 else "neutral"
 
 
+# words coders write for a binary sovereignty code
+_PRESENCE = {"present": 1, "absent": 0, "yes": 1, "no": 0, "true": 1, "false": 0}
+
+
+def _numbers(values: pd.Series, col: str, path: str) -> pd.Series:
+    """A gold column as numbers: blanks stay uncoded (NaN); anything else that is no number
+    (and, for sovereignty, not present/absent, yes/no, true/false) is an error, never a silent blank."""
+    out, bad = [], []
+    for v in values:
+        if _missing(v):
+            out.append(float("nan"))
+            continue
+        if col == "sovereignty" and isinstance(v, str) and v.strip().lower() in _PRESENCE:
+            out.append(float(_PRESENCE[v.strip().lower()]))
+            continue
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            out.append(float("nan"))
+            bad.append(v)
+    if bad:
+        words = " (or present/absent, yes/no, true/false)" if col == "sovereignty" else ""
+        raise EvalInputError(f"{path}: {col} must be a number{words}; {len(bad)} values are not, e.g. "
+                             f"{sorted(map(repr, set(bad)))[:5]}")
+    return pd.Series(out, index=values.index, dtype=float)
+
+
 def normalise_gold(frame: pd.DataFrame, path: str = "GOLD") -> pd.DataFrame:
     """Gold codes in the codebook's values: stance (class name, or -2..2), stance_intensity
     (-2..2), sovereignty (0/1), sovereignty_salience (0/1/2). At least one is needed."""
@@ -63,7 +90,7 @@ def normalise_gold(frame: pd.DataFrame, path: str = "GOLD") -> pd.DataFrame:
         raise EvalInputError(f"{path}: no gold column; give any of stance, stance_intensity, sovereignty, "
                              "sovereignty_salience")
     out = pd.DataFrame({"id": frame["id"]})
-    number = lambda col: pd.to_numeric(frame[col], errors="coerce")  # noqa: E731  (blank -> NaN: not coded)
+    number = lambda col: _numbers(frame[col], col, path)  # noqa: E731  (blank -> NaN: not coded)
     if "stance" in frame.columns:
         out["stance"] = [_stance_class(v) for v in frame["stance"]]
         if "stance_intensity" not in frame.columns and pd.api.types.is_numeric_dtype(frame["stance"]):

@@ -26,7 +26,12 @@ _ENGLISH = set("the of and to a in is that for it on was with as by be are this 
 
 
 def english_warning(text: str) -> str:
-    words = re.findall(r"[^\W\d_]+", text[:5000].lower())
+    head = text[:5000]
+    letters = [c for c in head if c.isalpha()]
+    # scripts written without spaces (Chinese, Japanese) give few "words": count their letters
+    if len(letters) >= 50 and sum(ord(c) > 0x24F for c in letters) > 0.5 * len(letters):
+        return "text may not be English (mostly letters outside the Latin script); scored anyway, read with care"
+    words = re.findall(r"[^\W\d_]+", head.lower())
     if len(words) >= 20 and sum(w in _ENGLISH for w in words) < 0.08 * len(words):
         return "text may not be English (few English function words); scored anyway, read with care"
     return ""
@@ -40,6 +45,7 @@ class Summary:
     skipped: int = 0  # already complete in OUTPUT (--resume)
     tokens: int = 0
     seconds: float = 0.0
+    input_error: str = ""  # the input broke off before its end (its last row says where)
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds else 0.0
@@ -107,6 +113,8 @@ def _groups(records, scorer, limit: int | None, skip: Counter, summary: Summary)
         if limit is not None and n >= limit:
             break
         seen[rec.id] += 1
+        if rec.ends_input:
+            summary.input_error = rec.error
         if seen[rec.id] > 1:
             rec.warnings.append(f"duplicate id {rec.id!r} (occurrence {seen[rec.id]}); scored again")
         if skip[rec.id] >= seen[rec.id]:
@@ -138,8 +146,9 @@ def _groups(records, scorer, limit: int | None, skip: Counter, summary: Summary)
 def score_corpus(input_path: str, output_path: str | None, scorer, text_field: str = "text",
                  id_field: str = "id", title_field: str | None = None, resume: bool = False,
                  limit: int | None = None, drop_fields: bool = False, paragraphs_path: str | None = None,
-                 progress: bool | None = None, evidence: bool = True) -> Summary:
+                 progress: bool | None = None, evidence: bool = True, overwrite: bool = False) -> Summary:
     """Score every row of INPUT into OUTPUT (stdout JSON lines when None); see `oped score --help`.
+    overwrite=True replaces an OUTPUT (and paragraphs file) that exists, instead of refusing it.
     evidence=False leaves the evidence columns empty; it skips the sentence sums that in-context
     evidence reads (no measurable time: eval/results/bench_score.md), or the second encoder
     pass of scorer.evidence_method "standalone"."""
@@ -151,7 +160,15 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     skip: Counter = Counter()
     if resume and not (output_path and output_path != "-"):
         raise ValueError("--resume continues an output file: give it with -o")
+    if resume and overwrite:
+        raise ValueError("--resume continues OUTPUT and --overwrite replaces it: give one of them")
+    check_output_paths(input_path, output_path, paragraphs_path)
     records = read_records(input_path, text_field, id_field, title_field)  # raises before any file changes
+    if overwrite:
+        for path in (output_path, paragraphs_path):
+            if path and path != "-":
+                for f in {Path(path), stream_path(path)}:
+                    f.unlink(missing_ok=True)
     if resume and paragraphs_path and not _exists(output_path) and _exists(paragraphs_path):
         # its rows belong to a main output that is not there (a mistyped -o?): trimming them to
         # this empty output would delete them
@@ -170,7 +187,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
                     target.unlink()
                 raise
         elif target.exists() and target.stat().st_size:
-            raise FileExistsError(f"{target} exists; use --resume to continue it, or choose another -o")
+            raise FileExistsError(f"{target} exists; use --resume to continue it, --overwrite to replace it, or choose another -o")
     if paragraphs_path:
         part = stream_path(paragraphs_path)
         _reopen_finished_parquet(paragraphs_path, resume, "--paragraphs")
@@ -178,7 +195,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
             # per-window rows carry their input row; keep those of rows the main output holds
             keep_rows_below(part, output_format(paragraphs_path), sum(skip.values()))
         elif part.exists() and part.stat().st_size:
-            raise FileExistsError(f"{part} exists; use --resume to continue it, or choose another --paragraphs")
+            raise FileExistsError(f"{part} exists; use --resume to continue it, --overwrite to replace it, or choose another --paragraphs")
     for warning in scorer.load_warnings():
         print(f"warning: {warning}", file=sys.stderr)
     columns = scorer.output_columns()
@@ -201,6 +218,24 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     return summary
 
 
+def check_output_paths(input_path: str, output_path: str | None, paragraphs_path: str | None) -> None:
+    """Refuse outputs that would overwrite the input or each other, and folders that are not there,
+    before any file is touched."""
+    def where(path):
+        return {Path(path).resolve(), stream_path(path).resolve()}
+
+    outputs = [(o, p) for o, p in (("-o", output_path), ("--paragraphs", paragraphs_path)) if p and p != "-"]
+    for option, path in outputs:
+        if Path(path).is_dir():
+            raise ValueError(f"{option} {path} is a folder; give a file name (.jsonl, .csv, .tsv or .parquet)")
+        if not Path(path).resolve().parent.is_dir():
+            raise ValueError(f"{option} {path}: the folder {Path(path).parent} does not exist")
+        if input_path != "-" and Path(input_path).resolve() in where(path):
+            raise ValueError(f"{option} {path} is the input file; write the scores to another file")
+    if len(outputs) == 2 and where(outputs[0][1]) & where(outputs[1][1]):
+        raise ValueError("-o and --paragraphs name the same file; give the per-window rows a file of their own")
+
+
 def _exists(path: str) -> bool:
     """An output that a run has begun: the file, or a Parquet output's partial stream."""
     return Path(path).exists() or stream_path(path).exists()
@@ -212,7 +247,7 @@ def _reopen_finished_parquet(path: str, resume: bool, option: str) -> bool:
     if output_format(path) != "parquet" or not Path(path).exists() or stream_path(path).exists():
         return False
     if not resume:
-        raise FileExistsError(f"{path} exists; use --resume to continue it, or choose another {option}")
+        raise FileExistsError(f"{path} exists; use --resume to continue it, --overwrite to replace it, or choose another {option}")
     reopen_parquet(path)
     return True
 

@@ -36,14 +36,24 @@ class Record:
     error: str = ""
     warnings: list = field(default_factory=list)
     fields: dict = field(default_factory=dict)  # the input's other fields, carried to the output
+    ends_input: bool = False  # an error row that stands for the rest of an input that cannot be read
 
 
 def _is_gzip(path) -> bool:
     return str(path).lower().endswith(".gz")
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _open_binary(path: Path):
-    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+    """The file's bytes, gunzipped where it is gzip data: by its name, or by its first bytes
+    (a gzipped file saved without .gz)."""
+    if _is_gzip(path):
+        return gzip.open(path, "rb")
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -123,7 +133,8 @@ def _make(row: int, obj, text_field: str, id_field: str, title_field: str | None
     fields = _clean_all({k: v for k, v in obj.items() if k not in (text_field, id_field)}, warnings)
     text = obj.get(text_field)
     if text is None:
-        return Record(row, rid, None, f"no {text_field!r} field", warnings, fields)
+        said = f"{text_field!r} is null" if text_field in obj else f"no {text_field!r} field"
+        return Record(row, rid, None, said, warnings, fields)
     if not isinstance(text, str):
         return Record(row, rid, None, f"{text_field!r} is a {type(text).__name__}, not a string", warnings, fields)
     text = _clean(text, warnings)
@@ -149,8 +160,10 @@ def _jsonl(path: str) -> Iterator[tuple[int, object]]:
 
 
 class _BadRow:
-    def __init__(self, reason: str):
-        self.reason = reason
+    ends_input = False  # the input breaks off here: no row follows
+
+    def __init__(self, reason: str, row_id: str | None = None):
+        self.reason, self.id = reason, row_id
 
 
 def _csv(path: str, delimiter: str) -> Iterator[tuple[int, object]]:
@@ -168,7 +181,8 @@ def _parquet(path: str) -> Iterator[tuple[int, object]]:
     n = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
         for row in batch.to_pylist():
-            yield n, row
+            # binary columns without a string annotation hold the text as bytes
+            yield n, {k: v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v for k, v in row.items()}
             n += 1
 
 
@@ -176,7 +190,8 @@ def _txt_files(path: str) -> list[Path]:
     """The .txt files of a folder (any case of the suffix), in name order; a lone .txt file."""
     if not Path(path).is_dir():
         return [Path(path)]
-    return sorted(f for f in Path(path).iterdir() if f.suffix.lower() == ".txt" and f.is_file())
+    # not f.is_file(): a broken link named .txt is an error row of its own, not silently nothing
+    return sorted(f for f in Path(path).iterdir() if f.suffix.lower() == ".txt" and not f.is_dir())
 
 
 def _txtdir(path: str) -> Iterator[tuple[int, object]]:
@@ -186,7 +201,10 @@ def _txtdir(path: str) -> Iterator[tuple[int, object]]:
         raise InputError(f"{path}: a folder is read as .txt files (one article each) and this one has none"
                          + (f" (it holds: {', '.join(others)})" if others else " (it is empty)"))
     for n, f in enumerate(files):
-        yield n, {"id": f.stem, "text": f.read_bytes().decode("utf-8", "surrogateescape")}
+        try:
+            yield n, {"id": f.stem, "text": f.read_bytes().decode("utf-8", "surrogateescape")}
+        except OSError as e:  # one unreadable file (a broken link, no permission) is one error row
+            yield n, _BadRow(f"{f.name} cannot be read ({e.strerror or e})", f.stem)
 
 
 def raw_rows(path: str) -> Iterator[tuple[int, object]]:
@@ -226,7 +244,9 @@ def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line
 def read_records(path: str, text_field: str = "text", id_field: str = "id",
                  title_field: str | None = None) -> Iterator[Record]:
     """All rows of the input as Records. Reads and checks the first rows now (so a wrong
-    --text-field or an unreadable file fails before any work) and the rest lazily."""
+    field name, a file that is not what its name says, or an unreadable file fails before any
+    work) and the rest lazily. An input that cannot be read further after that ends with one
+    error row saying so, after every row read before it."""
     rows = raw_rows(path)
     fmt = _format(path)
     if fmt == "txtdir":
@@ -244,12 +264,30 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
     except Exception as e:  # pyarrow and gzip raise their own types for corrupt files
         raise InputError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
     dicts = [obj for _, obj in head if isinstance(obj, dict)]
-    if dicts and not any(text_field in d for d in dicts):
-        seen = sorted({k for d in dicts for k in d})[:12]
-        raise InputError(f"{path}: no row has a {text_field!r} field (fields seen: {', '.join(seen)}); "
-                         "pick one with --text-field")
+    if fmt == "jsonl" and head and not dicts:
+        raise InputError(f"{path}: none of its first {len(head)} rows is a JSON object; the input must be JSON "
+                         "lines, one article object per line (a JSON array, or a pretty-printed file, is not)")
+    for name, option in ((text_field, "--text-field"), (None if id_field == "id" else id_field, "--id-field"),
+                         (title_field, "--title-field")):
+        if name and dicts and not any(name in d for d in dicts):
+            seen = sorted({k for d in dicts for k in d})[:12]
+            raise InputError(f"{path}: no row has a {name!r} field (fields seen: {', '.join(seen)}); "
+                             f"pick one with {option}")
 
-    return _records(itertools.chain(head, rows), text_field, id_field, title_field)
+    return _records(itertools.chain(head, _until_unreadable(rows, path)), text_field, id_field, title_field)
+
+
+def _until_unreadable(rows, path: str):
+    """The rows after the first checked ones; where the input breaks off (a truncated .gz, a
+    damaged Parquet page), one last row that says so instead of a crash that loses the rows
+    read before it."""
+    try:
+        yield from rows
+    except Exception as e:  # noqa: BLE001 - OSError, EOFError, csv.Error, and pyarrow's own for damaged files
+        bad = _BadRow(f"{path} cannot be read past this point ({type(e).__name__}: {e}); the rows after it "
+                      "are not scored")
+        bad.ends_input = True
+        yield -1, bad
 
 
 def _records(rows, text_field: str, id_field: str, title_field: str | None) -> Iterator[Record]:
@@ -261,7 +299,7 @@ def record(row: int, obj, text_field: str, id_field: str, title_field: str | Non
     """One parsed input row as a Record; a row that breaks the reader in a way not foreseen
     becomes an error row, so that one odd row cannot stop a corpus."""
     if isinstance(obj, _BadRow):
-        return Record(row, f"row{row}", None, obj.reason)
+        return Record(row, obj.id or f"row{row}", None, obj.reason, ends_input=obj.ends_input)
     try:
         return _make(row, obj, text_field, id_field, title_field)
     except Exception as e:  # noqa: BLE001 - any failure here is about this row only

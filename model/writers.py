@@ -143,6 +143,9 @@ class Finished:
                 self.unrecorded_method += 1
 
 
+OWN_COLUMNS = {"id", "status", "model"}  # in every row oped score writes, ok or error
+
+
 def repair_and_count(path: Path, fmt: str) -> Finished:
     """Read the finished rows, then drop a torn last row (left by a kill mid-write). One
     streaming pass: memory does not grow with the output. A file that holds rows this writer
@@ -159,9 +162,12 @@ def repair_and_count(path: Path, fmt: str) -> Finished:
                 break  # torn: written up to here when the run was killed
             try:
                 row = json.loads(line)
+                if not OWN_COLUMNS <= row.keys():
+                    raise KeyError
                 found.add(str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-                raise ValueError(f"{path} holds a row that is not from oped score; refusing to resume into it") from None
+                raise ValueError(f"{path} holds a row that is not from oped score (no {', '.join(sorted(OWN_COLUMNS))}); "
+                                 "refusing to resume into it") from None
             good += len(line)
         _truncate(f, good)
     return found
@@ -204,6 +210,9 @@ def _repair_csv(path: Path, delimiter: str) -> Finished:
             cells = _csv_cells(raw, delimiter)
             if header is None:
                 header = cells
+                if not OWN_COLUMNS <= set(header):
+                    raise ValueError(f"{path}: its header lacks {', '.join(sorted(OWN_COLUMNS - set(header)))}: not an "
+                                     "oped score output; refusing to resume into it")
                 at = [header.index(c) if c in header else None for c in ("status", "model", "evidence_method")]
                 continue
             if len(cells) != len(header):  # rows are written whole: one of another length is not from this writer

@@ -268,3 +268,17 @@ def test_reproduction_report_reads_each_paired_interval_as_it_is():
     both = _read_intervals(d([0.01, 0.2], [-0.3, -0.1]), "test")
     assert both.startswith("Both intervals exclude 0") and "stance macro-F1 the candidate is higher" in both
     assert "sovereignty F1 the candidate is lower" in both
+
+
+def test_gold_sovereignty_codes_in_words_are_read_and_others_refused():
+    import pandas as pd
+
+    from eval.gold import EvalInputError, normalise_gold
+
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "sovereignty": ["present", "absent", 1, ""]})
+    assert normalise_gold(frame)["sovereignty"].tolist()[:3] == [1.0, 0.0, 1.0]
+    assert pd.isna(normalise_gold(frame)["sovereignty"].iloc[3])  # blank: not coded
+    with pytest.raises(EvalInputError, match="sovereignty must be a number.*'maybe'"):
+        normalise_gold(pd.DataFrame({"id": ["a", "b"], "sovereignty": ["maybe", 1]}))
+    with pytest.raises(EvalInputError, match="sovereignty_salience must be a number"):
+        normalise_gold(pd.DataFrame({"id": ["a"], "sovereignty_salience": ["high"]}))

@@ -241,7 +241,8 @@ def test_resuming_a_csv_begun_before_the_evidence_method_column_keeps_its_cells_
 @pytest.mark.parametrize("content, reason", [
     # a stray quote in an unquoted cell (a file another tool wrote) makes every later newline look
     # quoted: a repair there would drop finished rows
-    ('id,t\na,5" screen\nb,2\nc,3\n', "do not end where oped score's rows end"),
+    ('id,status,model\na,ok,5" screen\nb,ok,m\nc,ok,m\n', "do not end where oped score's rows end"),
+    ("id,t\na,5\n", "not an oped score output"),  # another tool's file altogether
     ("id,status,model\nr0,ok,m\nr1,ok\nr2,ok,m\n", "1 rows have another number of cells"),  # not this writer's
 ])
 def test_csv_resume_refuses_a_file_it_would_have_to_cut_finished_rows_from(scorer, tmp_path, content, reason):
@@ -773,3 +774,98 @@ def test_ray_engine_refuses_options_it_would_ignore(tmp_path):
         res = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "shards"), "--engine", "ray", *extra])
         assert res.exit_code != 0 and "not supported by --engine ray" in res.output
     assert not (tmp_path / "shards").exists()
+
+
+def test_whole_file_mistakes_fail_before_work(scorer, tmp_path):
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(ROWS, indent=2))
+    with pytest.raises(InputError, match="must be JSON lines"):
+        score_corpus(str(array), None, scorer, progress=False)
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    with pytest.raises(InputError, match="no row has a 'ID' field.*--id-field"):
+        score_corpus(str(src), None, scorer, id_field="ID", progress=False)
+    with pytest.raises(InputError, match="no row has a 'headline' field.*--title-field"):
+        score_corpus(str(src), None, scorer, title_field="headline", progress=False)
+    hidden = tmp_path / "packed.jsonl"  # gzip data saved without .gz
+    hidden.write_bytes(gzip.compress(src.read_bytes()))
+    score_corpus(str(hidden), str(tmp_path / "o.jsonl"), scorer, progress=False)
+    assert [r["status"] for r in read_jsonl(tmp_path / "o.jsonl")] == ["ok"] * 4
+
+
+def test_an_input_that_breaks_off_keeps_every_row_before_it_and_says_so(scorer, tmp_path):
+    src = tmp_path / "in.jsonl.gz"
+    whole = gzip.compress("".join(json.dumps({"id": f"t{i}", "text": "we must strike ."}) + "\n"
+                                  for i in range(600)).encode())
+    src.write_bytes(whole[: len(whole) * 3 // 4])  # a download cut short
+    summary = score_corpus(str(src), str(tmp_path / "out.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert len(out) > 250 and all(r["status"] == "ok" for r in out[:-1])
+    assert [r["id"] for r in out[:-1]] == [f"t{i}" for i in range(len(out) - 1)]
+    assert out[-1]["status"] == "error" and "cannot be read past this point" in out[-1]["error"]
+    assert summary.input_error == out[-1]["error"]
+
+
+def test_odd_rows_of_folders_and_parquet_files(scorer, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "txt"
+    folder.mkdir()
+    (folder / "a.txt").write_text(HAWK)
+    (folder / "b.txt").symlink_to(tmp_path / "gone.txt")  # a broken link
+    (folder / "c.txt").mkdir()  # a folder named like a text: not an article
+    score_corpus(str(folder), str(tmp_path / "o1.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "o1.jsonl")
+    assert [(r["id"], r["status"]) for r in out] == [("a", "ok"), ("b", "error")] and "cannot be read" in out[1]["error"]
+    table = pa.table({"id": pa.array([b"x1", b"x2"], pa.binary()), "text": pa.array([HAWK.encode(), None], pa.binary())})
+    pq.write_table(table, tmp_path / "bytes.parquet")
+    score_corpus(str(tmp_path / "bytes.parquet"), str(tmp_path / "o2.jsonl"), scorer, progress=False)
+    out = read_jsonl(tmp_path / "o2.jsonl")
+    assert [r["id"] for r in out] == ["x1", "x2"] and out[0]["status"] == "ok" and out[1]["error"] == "'text' is null"
+
+
+def test_text_in_a_script_without_spaces_is_flagged_as_maybe_not_english(scorer, tmp_path):
+    from model.pipeline import english_warning
+
+    assert "Latin script" in english_warning("政府表示将与邻国进行谈判以解决争端" * 5)
+    assert english_warning(HAWK) == ""
+
+
+def test_outputs_that_would_overwrite_the_input_or_another_file_are_refused(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    before = src.read_bytes()
+    for kwargs in ({"output_path": str(src)}, {"output_path": str(tmp_path / "o.jsonl"), "paragraphs_path": str(src)},
+                   {"output_path": str(tmp_path / "o.jsonl"), "paragraphs_path": str(tmp_path / "o.jsonl")}):
+        with pytest.raises(ValueError, match="is the input file|same file"):
+            score_corpus(str(src), scorer=scorer, resume=True, progress=False, **kwargs)
+    assert src.read_bytes() == before and not (tmp_path / "o.jsonl").exists()
+    with pytest.raises(ValueError, match="does not exist"):
+        score_corpus(str(src), str(tmp_path / "no" / "o.jsonl"), scorer, progress=False)
+    (tmp_path / "scores.jsonl").mkdir()
+    with pytest.raises(ValueError, match="is a folder"):
+        score_corpus(str(src), str(tmp_path / "scores.jsonl"), scorer, progress=False)
+    gold = tmp_path / "gold.jsonl"  # another tool's file, sharing an id with the input
+    gold.write_text(json.dumps({"id": "r0", "stance": "hawkish"}) + "\n")
+    with pytest.raises(ValueError, match="not from oped score"):
+        score_corpus(str(src), str(gold), scorer, resume=True, progress=False)
+    coded = tmp_path / "coded.csv"
+    coded.write_text("id,stance\nr0,hawkish\n")
+    with pytest.raises(ValueError, match="not an oped score output"):
+        score_corpus(str(src), str(coded), scorer, resume=True, progress=False)
+    assert gold.read_text().count("\n") == 1 and coded.read_text() == "id,stance\nr0,hawkish\n"
+
+
+def test_overwrite_replaces_a_finished_output(scorer, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    for name in ("o.csv", "o.parquet"):
+        out = tmp_path / name
+        score_corpus(str(src), str(out), scorer, limit=2, progress=False)
+        with pytest.raises(FileExistsError, match="--overwrite"):
+            score_corpus(str(src), str(out), scorer, progress=False)
+        score_corpus(str(src), str(out), scorer, overwrite=True, progress=False)
+        assert len(_read_any(out)) == 4
+    with pytest.raises(ValueError, match="give one of them"):
+        score_corpus(str(src), str(tmp_path / "o.csv"), scorer, overwrite=True, resume=True, progress=False)
