@@ -9,6 +9,7 @@ share with the sovereignty frame and its CI, and the strongest evidence passages
 from __future__ import annotations
 
 import base64
+import json
 import html
 import io
 from pathlib import Path
@@ -33,7 +34,9 @@ def load_scores(scores: str, meta: str | None = None) -> pd.DataFrame:
         extra = read_table(meta).drop_duplicates("id")
         extra = extra[[c for c in extra.columns if c == "id" or c not in frame.columns and c != "text"]]
         frame = frame.merge(extra, on="id", how="left")
-    return frame[frame["status"] == "ok"].copy()
+    ok = frame[frame["status"] == "ok"].copy()
+    ok.attrs["left_out"] = int(len(frame) - len(ok))  # error rows: no scores to aggregate
+    return ok
 
 
 def group_key(frame: pd.DataFrame, spec: str) -> pd.Series:
@@ -42,7 +45,9 @@ def group_key(frame: pd.DataFrame, spec: str) -> pd.Series:
         raise EvalInputError(f"--by {spec}: no field {field!r} (fields: {', '.join(map(str, frame.columns))}); "
                              "scores carry the input's fields unless --drop-fields, or join them with --meta")
     if not period:
-        return frame[field].fillna("(missing)").astype(str)
+        # nested values (a dict or list field) group by their JSON text
+        values = frame[field].map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
+        return values.fillna("(missing)").astype(str)
     codes = {"month": "M", "year": "Y", "week": "W", "day": "D"}
     if period not in codes:
         raise EvalInputError(f"--by {spec}: period must be one of {', '.join(codes)}")
@@ -190,7 +195,9 @@ def _html(frame, specs, tables, images, evidence, group_spec, scores) -> str:
         "border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}.ev{font-size:13px;margin:0.3em 0}"
         "code{background:#f4f4f4}</style></head><body>",
         "<h1>oped-stance corpus report</h1>",
-        f"<p>{len(frame):,} articles scored ok from <code>{e(str(scores))}</code>. stance_score = P(hawkish) - "
+        f"<p>{len(frame):,} articles scored ok from <code>{e(str(scores))}</code>"
+        + (f" ({frame.attrs['left_out']:,} error rows left out: their <code>error</code> column says why)"
+           if frame.attrs.get("left_out") else "") + ". stance_score = P(hawkish) - "
         "P(dovish); shares count the predicted classes. Brackets are 95% bootstrap confidence intervals "
         f"({N_BOOT:,} resamples of articles). Definitions: docs/codebook.md.</p>",
     ]

@@ -16,7 +16,12 @@ BOOTSTRAP_SEED = 2026
 
 
 def macro_f1(y_true, y_pred, labels) -> float:
-    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+    """Mean F1 over the classes that occur in the gold codes or the predictions: a class absent
+    from both (a small coded sample without dovish articles, or a bootstrap resample) says nothing
+    about the model and is left out rather than counted as 0."""
+    seen = set(y_true) | set(y_pred)
+    present = [c for c in labels if c in seen] or list(labels)
+    return float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
 
 
 def weighted_f1(y_true, y_pred, labels) -> float:

@@ -282,3 +282,12 @@ def test_gold_sovereignty_codes_in_words_are_read_and_others_refused():
         normalise_gold(pd.DataFrame({"id": ["a", "b"], "sovereignty": ["maybe", 1]}))
     with pytest.raises(EvalInputError, match="sovereignty_salience must be a number"):
         normalise_gold(pd.DataFrame({"id": ["a"], "sovereignty_salience": ["high"]}))
+
+
+def test_macro_f1_leaves_out_a_class_neither_gold_nor_predictions_have():
+    from eval.metrics import macro_f1
+
+    labels = ["dovish", "neutral", "hawkish"]
+    assert macro_f1(["neutral", "hawkish"], ["neutral", "hawkish"], labels) == 1.0  # no dovish coded or predicted
+    # a predicted class the gold never has still counts, as a wrong answer
+    assert macro_f1(["neutral", "neutral"], ["dovish", "neutral"], labels) == pytest.approx((0 + 2 / 3) / 2)
