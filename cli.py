@@ -244,7 +244,7 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
     if not quiet:
         typer.echo(summary.line(), err=True)
     if summary.input_error:  # every row before it is written; the last row says where the input broke off
-        _fail(summary.input_error)
+        _fail(summary.input_error, code=3)
 
 
 @app.command("eval")

@@ -196,7 +196,8 @@ def _html(frame, specs, tables, images, evidence, group_spec, scores) -> str:
         "code{background:#f4f4f4}</style></head><body>",
         "<h1>oped-stance corpus report</h1>",
         f"<p>{len(frame):,} articles scored ok from <code>{e(str(scores))}</code>"
-        + (f" ({frame.attrs['left_out']:,} error rows left out: their <code>error</code> column says why)"
+        + (f" ({frame.attrs['left_out']:,} error row{'s' if frame.attrs['left_out'] > 1 else ''} left out: "
+           "their <code>error</code> column says why)"
            if frame.attrs.get("left_out") else "") + ". stance_score = P(hawkish) - "
         "P(dovish); shares count the predicted classes. Brackets are 95% bootstrap confidence intervals "
         f"({N_BOOT:,} resamples of articles). Definitions: docs/codebook.md.</p>",

@@ -199,6 +199,13 @@ def rewrite_reproduce_line(card: Path, line: str) -> None:
 
 
 def write_model_card(model_dir: str | Path, record: dict, report: dict, command: str) -> Path:
+    path = Path(model_dir) / "README.md"
+    path.write_text(model_card_text(model_dir, record, report, command))
+    return path
+
+
+def model_card_text(model_dir: str | Path, record: dict, report: dict, command: str) -> str:
+    """The card of a model folder, from its training record and its measured figures (metrics.json)."""
     d = Path(model_dir)
     t = record
     args = t["arguments"]
@@ -277,9 +284,7 @@ def write_model_card(model_dir: str | Path, record: dict, report: dict, command:
         "Full figures: metrics.json in this folder.",
         "",
     ]
-    path = d / "README.md"
-    path.write_text("\n".join(lines))
-    return path
+    return "\n".join(lines)
 
 
 def card_command(model_dir: Path, record: dict) -> str:

@@ -78,11 +78,11 @@ def _read_intervals(d: dict, split: str) -> str:
     apart = {k: ("lower" if d[k]["ci95"][1] < 0 else "higher") for k in names
              if not d[k]["ci95"][0] <= 0 <= d[k]["ci95"][1]}
     if not apart:
-        return f"Both intervals span 0: the two cannot be told apart on this split."
-    said = "; ".join(f"on {names[k]} the candidate is {v}" for k, v in apart.items())
+        return "Both intervals span 0: the two cannot be told apart on this split."
+    said = "; ".join(f"on {names[k]} the candidate is {v} than the reference" for k, v in apart.items())
     rest = [names[k] for k in names if k not in apart]
     return (f"{'Both intervals exclude' if not rest else 'The interval of ' + ', '.join(names[k] for k in apart) + ' excludes'} "
-            f"0: {said} than the reference on this {split} split (95%, not corrected for the other comparisons made"
+            f"0: {said} on this {split} split (95%, not corrected for the other comparisons made"
             f" on it)" + (f"; the interval of {rest[0]} spans 0." if rest else "."))
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.readers import Record, count_rows, read_records
-from model.writers import (finish, keep_rows_below, open_sink, output_format, reopen_parquet, repair_and_count,
+from model.writers import (OWN_COLUMNS, finish, keep_rows_below, open_sink, output_format, reopen_parquet, repair_and_count,
                            stream_path)
 
 GROUP_WINDOWS = 256  # windows scored together: enough to sort by length, small enough for bounded memory
@@ -178,9 +178,9 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
         target = stream_path(output_path)
         reopened = _reopen_finished_parquet(output_path, resume, "-o")
         if resume:
-            found = repair_and_count(target, fmt)
-            skip = found.done
             try:
+                found = repair_and_count(target, fmt)
+                skip = found.done
                 check_resumable(target, found, scorer.model_id, scorer.evidence_method if evidence else "none")
             except ValueError:
                 if reopened:  # leave the finished file as it was, with no partial stream beside it
@@ -224,6 +224,8 @@ def check_output_paths(input_path: str, output_path: str | None, paragraphs_path
     def where(path):
         return {Path(path).resolve(), stream_path(path).resolve()}
 
+    if paragraphs_path == "-":
+        raise ValueError("--paragraphs needs a file name: its rows cannot share stdout with the scores")
     outputs = [(o, p) for o, p in (("-o", output_path), ("--paragraphs", paragraphs_path)) if p and p != "-"]
     for option, path in outputs:
         if Path(path).is_dir():
@@ -248,6 +250,12 @@ def _reopen_finished_parquet(path: str, resume: bool, option: str) -> bool:
         return False
     if not resume:
         raise FileExistsError(f"{path} exists; use --resume to continue it, --overwrite to replace it, or choose another {option}")
+    import pyarrow.parquet as pq
+
+    need = OWN_COLUMNS if option == "-o" else {"id", "row"}
+    lacking = need - set(pq.read_schema(path).names)
+    if lacking:  # checked before copying its rows: another tool's file is left as it was, alone
+        raise ValueError(f"{path} lacks {', '.join(sorted(lacking))}: not written by oped score; refusing to resume into it")
     reopen_parquet(path)
     return True
 

@@ -14,7 +14,9 @@ import gzip
 import io
 import itertools
 import json
+import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,8 @@ def _open_binary(path: Path):
     (a gzipped file saved without .gz)."""
     if _is_gzip(path):
         return gzip.open(path, "rb")
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return open(path, "rb")  # a pipe: its first bytes cannot be read twice
     with open(path, "rb") as f:
         magic = f.read(2)
     return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
@@ -69,7 +73,8 @@ def parse_json_line(raw: bytes, line_no: int, first: bool = False):
         # strict=False: raw tabs or carriage returns inside strings (common in scraped text) are kept
         return json.loads(raw.decode("utf-8", "surrogateescape"), strict=False)
     except (ValueError, RecursionError) as e:  # JSONDecodeError, and e.g. integers past Python's digit limit
-        return _BadRow(f"line {line_no} is not valid JSON ({getattr(e, 'msg', None) or e.__class__.__name__})")
+        return _BadRow(f"line {line_no} is not valid JSON ({getattr(e, 'msg', None) or e.__class__.__name__})",
+                       raw=raw.strip().decode("utf-8", "replace") if len(raw) < 16 else "")
 
 
 def is_blank(raw: bytes) -> bool:
@@ -159,11 +164,15 @@ def _jsonl(path: str) -> Iterator[tuple[int, object]]:
             stream.close()
 
 
+# the error of the row that stands for the unread rest of an input; a resume drops that row
+INPUT_BREAKS_OFF = "the input breaks off here"
+
+
 class _BadRow:
     ends_input = False  # the input breaks off here: no row follows
 
-    def __init__(self, reason: str, row_id: str | None = None):
-        self.reason, self.id = reason, row_id
+    def __init__(self, reason: str, row_id: str | None = None, raw: str = ""):
+        self.reason, self.id, self.raw = reason, row_id, raw  # raw: the line, stripped, where it is short
 
 
 def _csv(path: str, delimiter: str) -> Iterator[tuple[int, object]]:
@@ -264,9 +273,9 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
     except Exception as e:  # pyarrow and gzip raise their own types for corrupt files
         raise InputError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
     dicts = [obj for _, obj in head if isinstance(obj, dict)]
-    if fmt == "jsonl" and head and not dicts:
-        raise InputError(f"{path}: none of its first {len(head)} rows is a JSON object; the input must be JSON "
-                         "lines, one article object per line (a JSON array, or a pretty-printed file, is not)")
+    if fmt == "jsonl" and head and _looks_like_one_json_document(head[0][1]):
+        raise InputError(f"{path}: this is one JSON document (an array, or a pretty-printed object), not JSON lines; "
+                         "the input must hold one article object per line")
     for name, option in ((text_field, "--text-field"), (None if id_field == "id" else id_field, "--id-field"),
                          (title_field, "--title-field")):
         if name and dicts and not any(name in d for d in dicts):
@@ -277,6 +286,14 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
     return _records(itertools.chain(head, _until_unreadable(rows, path)), text_field, id_field, title_field)
 
 
+def _looks_like_one_json_document(first) -> bool:
+    """A JSON array of articles on one line, or a file whose first line opens a pretty-printed
+    array or object: one document, which JSON lines reading would turn into error rows."""
+    if isinstance(first, list):
+        return bool(first) and all(isinstance(x, dict) for x in first)
+    return isinstance(first, _BadRow) and first.raw in ("[", "{")
+
+
 def _until_unreadable(rows, path: str):
     """The rows after the first checked ones; where the input breaks off (a truncated .gz, a
     damaged Parquet page), one last row that says so instead of a crash that loses the rows
@@ -284,8 +301,8 @@ def _until_unreadable(rows, path: str):
     try:
         yield from rows
     except Exception as e:  # noqa: BLE001 - OSError, EOFError, csv.Error, and pyarrow's own for damaged files
-        bad = _BadRow(f"{path} cannot be read past this point ({type(e).__name__}: {e}); the rows after it "
-                      "are not scored")
+        bad = _BadRow(f"{INPUT_BREAKS_OFF}: {path} cannot be read past this point ({type(e).__name__}: {e}); "
+                      "the rows after it are not scored (a --resume with the whole input scores them)")
         bad.ends_input = True
         yield -1, bad
 
@@ -298,8 +315,10 @@ def _records(rows, text_field: str, id_field: str, title_field: str | None) -> I
 def record(row: int, obj, text_field: str, id_field: str, title_field: str | None) -> Record:
     """One parsed input row as a Record; a row that breaks the reader in a way not foreseen
     becomes an error row, so that one odd row cannot stop a corpus."""
-    if isinstance(obj, _BadRow):
-        return Record(row, obj.id or f"row{row}", None, obj.reason, ends_input=obj.ends_input)
+    if isinstance(obj, _BadRow):  # ids and reasons from file names: not necessarily UTF-8
+        warnings: list = []
+        return Record(row, _clean(obj.id or f"row{row}", warnings), None, _clean(obj.reason, warnings), warnings,
+                      ends_input=obj.ends_input)
     try:
         return _make(row, obj, text_field, id_field, title_field)
     except Exception as e:  # noqa: BLE001 - any failure here is about this row only

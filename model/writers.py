@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from model.readers import INPUT_BREAKS_OFF
+
 
 def _fsync(f) -> None:
     f.flush()
@@ -156,7 +158,7 @@ def repair_and_count(path: Path, fmt: str) -> Finished:
         return _repair_csv(path, "," if fmt == "csv" else "\t")
     found = Finished()
     with open(path, "rb+") as f:
-        good = 0
+        good, last, last_start = 0, None, 0
         for line in f:
             if not line.endswith(b"\n"):
                 break  # torn: written up to here when the run was killed
@@ -164,11 +166,18 @@ def repair_and_count(path: Path, fmt: str) -> Finished:
                 row = json.loads(line)
                 if not OWN_COLUMNS <= row.keys():
                     raise KeyError
-                found.add(str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
+                if last:
+                    found.add(*last)
+                last = (str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
+                last_start, last_broke = good, str(row.get("error") or "").startswith(INPUT_BREAKS_OFF)
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
                 raise ValueError(f"{path} holds a row that is not from oped score (no {', '.join(sorted(OWN_COLUMNS))}); "
                                  "refusing to resume into it") from None
             good += len(line)
+        if last and last_broke:
+            good = last_start  # the row that stood for an unread rest: the resume reads that rest
+        elif last:
+            found.add(*last)
         _truncate(f, good)
     return found
 
@@ -205,20 +214,30 @@ def _csv_cells(raw: bytes, delimiter: str) -> list[str]:
 def _repair_csv(path: Path, delimiter: str) -> Finished:
     found = Finished()
     with open(path, "rb+") as f:
-        header, short, cut, at = None, 0, 0, None
-        for raw, cut in _whole_csv_rows(f):
+        header, short, cut, at, last, last_start = None, 0, 0, None, None, 0
+        for raw, end in _whole_csv_rows(f):
             cells = _csv_cells(raw, delimiter)
+            start, cut = cut, end
             if header is None:
                 header = cells
                 if not OWN_COLUMNS <= set(header):
                     raise ValueError(f"{path}: its header lacks {', '.join(sorted(OWN_COLUMNS - set(header)))}: not an "
                                      "oped score output; refusing to resume into it")
-                at = [header.index(c) if c in header else None for c in ("status", "model", "evidence_method")]
+                at = [header.index(c) if c in header else None for c in ("id", "status", "model", "evidence_method")]
+                error_at = header.index("error") if "error" in header else None
                 continue
             if len(cells) != len(header):  # rows are written whole: one of another length is not from this writer
                 short += 1
                 continue
-            found.add(cells[0], *(cells[k] if k is not None else None for k in at))
+            if last:
+                found.add(*last)
+            last, last_start = [cells[k] if k is not None else None for k in at], start
+            last_broke = error_at is not None and cells[error_at].startswith(INPUT_BREAKS_OFF)
+        keep = cut
+        if last and last_broke:
+            keep = last_start  # the row that stood for an unread rest: the resume reads that rest
+        elif last:
+            found.add(*last)
         f.seek(cut)
         torn = list(csv.reader(io.StringIO(f.read().decode("utf-8", "replace")), delimiter=delimiter))
         if len(torn) > 1:
@@ -229,7 +248,7 @@ def _repair_csv(path: Path, delimiter: str) -> Finished:
         if short:
             raise ValueError(f"{path}: {short} rows have another number of cells than its header; refusing to "
                              "resume into it, so that no row is dropped")
-        _truncate(f, cut)
+        _truncate(f, keep)
     return found
 
 
@@ -331,6 +350,8 @@ def _arrow_type(kinds: set):
 
 
 def _as_text(v):
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))  # 3 and 3.0 one text: a resumed Parquet file may have widened 3 to 3.0
     return v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 

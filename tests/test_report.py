@@ -68,7 +68,7 @@ def test_report_files(report_dir):
                  "sovereignty_over_time.png", "stance_by_outlet.png", "score_distributions.png"):
         assert (report_dir / name).stat().st_size > 0, name
     assert pd.read_csv(report_dir / "by_outlet.csv")["n"].sum() == 120  # the error row is excluded
-    assert "120 articles scored ok" in html and "(1 error rows left out" in html  # and the report says so
+    assert "120 articles scored ok" in html and "(1 error row left out" in html  # and the report says so
 
 
 def test_a_nested_field_groups_by_its_json_text():
