@@ -278,7 +278,9 @@ class Scorer:
         return out
 
     # -- scoring -------------------------------------------------------------
-    def score(self, texts: list[str], evidence: bool = True) -> list[DocumentScore]:
+    def score(self, texts: list[str], evidence: bool = True) -> list[DocumentScore | None]:
+        """One DocumentScore per text, in order; None in the place of a text with no words to score
+        (`oped score` writes an error row for it)."""
         return self.score_prepared([self.prepare(t) for t in texts], evidence=evidence)
 
     @torch.inference_mode()

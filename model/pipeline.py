@@ -205,6 +205,8 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     try:
         write_scores(records, sink, scorer, summary, columns, limit=limit, skip=skip, drop_fields=drop_fields,
                      para_sink=para_sink, bar=bar, evidence=evidence)
+        if hasattr(sink, "write_header"):  # an input without rows still gives a CSV that tools can read
+            sink.write_header(columns + ["warning"])
     finally:
         sink.close()
         if para_sink:

@@ -100,6 +100,13 @@ class CsvSink:
         self.f.write(buf.getvalue())
         _fsync(self.f)
 
+    def write_header(self, columns: list[str]) -> None:
+        """The header alone, where no row has written one yet."""
+        if self.columns is None:
+            self.columns = list(columns)
+            csv.writer(self.f, delimiter=self.delimiter).writerow(self.columns)
+            _fsync(self.f)
+
     def close(self) -> None:
         self.f.close()
 

@@ -947,3 +947,10 @@ def test_ray_refuses_gzip_data_named_as_plain_json_lines(tmp_path):
     packed.write_bytes(gzip.compress(json.dumps(ROWS[0]).encode() + b"\n"))
     with pytest.raises(ValueError, match="uncompressed"):
         input_files(str(packed))
+
+
+def test_an_input_without_rows_gives_a_csv_with_a_header(scorer, tmp_path):
+    src = tmp_path / "empty.csv"
+    src.write_text("id,text\n")
+    summary = score_corpus(str(src), str(tmp_path / "o.csv"), scorer, progress=False)
+    assert summary.rows == 0 and pd.read_csv(tmp_path / "o.csv").columns[:3].tolist() == ["id", "status", "error"]
