@@ -62,15 +62,9 @@ def _made(model_dir) -> dict:
 def _figures_line(model_dir: Path, report: dict) -> str:
     made = report.get("made")
     if not made:
-        import subprocess
+        from training.provenance import last_commit
 
-        from training.provenance import REPO, _git
-
-        try:
-            r = _git(REPO, "log", "-1", "--format=%h", "--", str((Path(model_dir) / "metrics.json").resolve()))
-            commit = r.stdout.strip() if r.returncode == 0 else ""
-        except (OSError, subprocess.SubprocessError):
-            commit = ""
+        commit = last_commit(Path(model_dir) / "metrics.json")
         where = f"; metrics.json was last committed in `{commit}`, whose message says which code made them" \
             if commit else ""
         return (f"Figures: `python -m eval.model_card {model_dir}`; the code and machine that made them are not "

@@ -172,10 +172,6 @@ class Scorer:
         """Whether the encoder runs compiled (False again after a failed compilation)."""
         return self._compiled_encode is not None
 
-    def windowing_warning(self) -> str:
-        """model.inference.windowing_warning for this scorer's model."""
-        return windowing_warning(self.config, self.tokenizer)
-
     def load_warnings(self) -> list[str]:
         """What a user should know before trusting this model's scores here: other windows or
         other base weights than it was trained on."""

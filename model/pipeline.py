@@ -176,7 +176,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
                               "resume with the -o that run wrote, or choose another --paragraphs")
     if output_path and output_path != "-":
         target = stream_path(output_path)
-        reopened = _reopen_finished_parquet(output_path, resume, "-o")
+        reopened = _reopen_finished_parquet(output_path, resume, "-o", OWN_COLUMNS)
         if resume:
             try:
                 found = repair_and_count(target, fmt)
@@ -190,7 +190,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
             raise FileExistsError(f"{target} exists; use --resume to continue it, --overwrite to replace it, or choose another -o")
     if paragraphs_path:
         part = stream_path(paragraphs_path)
-        _reopen_finished_parquet(paragraphs_path, resume, "--paragraphs")
+        _reopen_finished_parquet(paragraphs_path, resume, "--paragraphs", {"id", "row"})
         if resume:
             # per-window rows carry their input row; keep those of rows the main output holds
             keep_rows_below(part, output_format(paragraphs_path), sum(skip.values()))
@@ -245,17 +245,17 @@ def _exists(path: str) -> bool:
     return Path(path).exists() or stream_path(path).exists()
 
 
-def _reopen_finished_parquet(path: str, resume: bool, option: str) -> bool:
+def _reopen_finished_parquet(path: str, resume: bool, option: str, columns: set) -> bool:
     """A finished Parquet file is never overwritten: without --resume an error, with it the
-    run continues after its rows (they go back into the partial stream). True when reopened."""
+    run continues after its rows (they go back into the partial stream), if it has the columns
+    oped score writes there. True when reopened."""
     if output_format(path) != "parquet" or not Path(path).exists() or stream_path(path).exists():
         return False
     if not resume:
         raise FileExistsError(f"{path} exists; use --resume to continue it, --overwrite to replace it, or choose another {option}")
     import pyarrow.parquet as pq
 
-    need = OWN_COLUMNS if option == "-o" else {"id", "row"}
-    lacking = need - set(pq.read_schema(path).names)
+    lacking = columns - set(pq.read_schema(path).names)
     if lacking:  # checked before copying its rows: another tool's file is left as it was, alone
         raise ValueError(f"{path} lacks {', '.join(sorted(lacking))}: not written by oped score; refusing to resume into it")
     reopen_parquet(path)

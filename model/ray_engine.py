@@ -31,7 +31,7 @@ def _require_ray():
 def input_files(path: str) -> list[Path]:
     """The files of a run, each checked: uncompressed JSON lines or Parquet only, so
     nothing in a folder is skipped without a word."""
-    from model.readers import GZIP_MAGIC, InputError, _format
+    from model.readers import InputError, _format, is_gzip_data
 
     p = Path(path)
     if p.is_dir():
@@ -47,9 +47,7 @@ def input_files(path: str) -> list[Path]:
             fmt = _format(str(f))
         except InputError:
             fmt = "other"
-        with open(f, "rb") as stream:
-            gzipped = stream.read(2) == GZIP_MAGIC  # gzip data saved without .gz, too
-        if f.suffix.lower() == ".gz" or gzipped or fmt not in ("jsonl", "parquet"):
+        if f.suffix.lower() == ".gz" or is_gzip_data(f) or fmt not in ("jsonl", "parquet"):  # gzip without .gz too
             raise ValueError(f"{f}: the ray engine reads uncompressed .jsonl/.json or .parquet files "
                              "(shards are byte ranges or row groups); convert or remove this file")
     return files

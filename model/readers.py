@@ -51,13 +51,16 @@ GZIP_MAGIC = b"\x1f\x8b"
 def _open_binary(path: Path):
     """The file's bytes, gunzipped where it is gzip data: by its name, or by its first bytes
     (a gzipped file saved without .gz)."""
-    if _is_gzip(path):
-        return gzip.open(path, "rb")
+    return gzip.open(path, "rb") if _is_gzip(path) or is_gzip_data(path) else open(path, "rb")
+
+
+def is_gzip_data(path) -> bool:
+    """A regular file that starts as gzip data does, whatever its name. A pipe is never checked:
+    its first bytes cannot be read twice."""
     if not stat.S_ISREG(os.stat(path).st_mode):
-        return open(path, "rb")  # a pipe: its first bytes cannot be read twice
+        return False
     with open(path, "rb") as f:
-        magic = f.read(2)
-    return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
+        return f.read(2) == GZIP_MAGIC
 
 
 def _open_text(path: Path) -> io.TextIOBase:

@@ -117,6 +117,11 @@ def _cell(v):
     return v
 
 
+def delimiter(fmt: str) -> str:
+    """The cell separator of a delimited format: csv or tsv."""
+    return "," if fmt == "csv" else "\t"
+
+
 def output_format(path: str | None) -> str:
     if not path or path == "-":
         return "jsonl"
@@ -141,6 +146,12 @@ class Finished:
     evidence_methods: set = field(default_factory=set)
     unrecorded_method: int = 0  # ok rows written before the evidence_method column existed
 
+    def uncount(self, row_id: str) -> None:
+        """Take back one finished row of an id (the row that stood for an unread rest)."""
+        self.done[row_id] -= 1
+        if not self.done[row_id]:
+            del self.done[row_id]
+
     def add(self, row_id: str, status, model, method) -> None:
         self.done[row_id] += 1
         if model:
@@ -162,10 +173,10 @@ def repair_and_count(path: Path, fmt: str) -> Finished:
     if not path.exists():
         return Finished()
     if fmt in ("csv", "tsv"):
-        return _repair_csv(path, "," if fmt == "csv" else "\t")
+        return _repair_csv(path, delimiter(fmt))
     found = Finished()
     with open(path, "rb+") as f:
-        good, last, last_start = 0, None, 0
+        good, broke = 0, None  # broke: (id, start) of a last row that stood for an unread rest
         for line in f:
             if not line.endswith(b"\n"):
                 break  # torn: written up to here when the run was killed
@@ -173,20 +184,23 @@ def repair_and_count(path: Path, fmt: str) -> Finished:
                 row = json.loads(line)
                 if not OWN_COLUMNS <= row.keys():
                     raise KeyError
-                if last:
-                    found.add(*last)
-                last = (str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
-                last_start, last_broke = good, str(row.get("error") or "").startswith(INPUT_BREAKS_OFF)
+                found.add(str(row["id"]), row.get("status"), row.get("model"), row.get("evidence_method"))
+                broke = (str(row["id"]), good) if str(row.get("error") or "").startswith(INPUT_BREAKS_OFF) else None
             except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
                 raise ValueError(f"{path} holds a row that is not from oped score (no {', '.join(sorted(OWN_COLUMNS))}); "
                                  "refusing to resume into it") from None
             good += len(line)
-        if last and last_broke:
-            good = last_start  # the row that stood for an unread rest: the resume reads that rest
-        elif last:
-            found.add(*last)
-        _truncate(f, good)
+        _truncate(f, _without_break_off(found, broke, good))
     return found
+
+
+def _without_break_off(found: Finished, broke: tuple | None, end: int) -> int:
+    """Where a resumed output is cut: after its whole rows, or before its last row where that row
+    stood for the unread rest of an input that broke off (the resume reads that rest instead)."""
+    if broke is None:
+        return end
+    found.uncount(broke[0])
+    return broke[1]
 
 
 def _truncate(f, size: int) -> None:
@@ -221,7 +235,7 @@ def _csv_cells(raw: bytes, delimiter: str) -> list[str]:
 def _repair_csv(path: Path, delimiter: str) -> Finished:
     found = Finished()
     with open(path, "rb+") as f:
-        header, short, cut, at, last, last_start = None, 0, 0, None, None, 0
+        header, short, cut, at, broke = None, 0, 0, None, None
         for raw, end in _whole_csv_rows(f):
             cells = _csv_cells(raw, delimiter)
             start, cut = cut, end
@@ -236,15 +250,9 @@ def _repair_csv(path: Path, delimiter: str) -> Finished:
             if len(cells) != len(header):  # rows are written whole: one of another length is not from this writer
                 short += 1
                 continue
-            if last:
-                found.add(*last)
-            last, last_start = [cells[k] if k is not None else None for k in at], start
-            last_broke = error_at is not None and cells[error_at].startswith(INPUT_BREAKS_OFF)
-        keep = cut
-        if last and last_broke:
-            keep = last_start  # the row that stood for an unread rest: the resume reads that rest
-        elif last:
-            found.add(*last)
+            found.add(*(cells[k] if k is not None else None for k in at))
+            broke = (cells[at[0]], start) if error_at is not None and cells[error_at].startswith(INPUT_BREAKS_OFF) \
+                else None
         f.seek(cut)
         torn = list(csv.reader(io.StringIO(f.read().decode("utf-8", "replace")), delimiter=delimiter))
         if len(torn) > 1:
@@ -255,7 +263,7 @@ def _repair_csv(path: Path, delimiter: str) -> Finished:
         if short:
             raise ValueError(f"{path}: {short} rows have another number of cells than its header; refusing to "
                              "resume into it, so that no row is dropped")
-        _truncate(f, keep)
+        _truncate(f, _without_break_off(found, broke, cut))
     return found
 
 
@@ -268,10 +276,9 @@ def keep_rows_below(path: Path, fmt: str, n_rows: int) -> None:
     with open(path, "rb+") as f:
         cut = 0
         if fmt in ("csv", "tsv"):
-            delimiter = "," if fmt == "csv" else "\t"
             column = None
             for raw, end in _whole_csv_rows(f):
-                cells = _csv_cells(raw, delimiter)
+                cells = _csv_cells(raw, delimiter(fmt))
                 if column is None:  # the header
                     if "row" not in cells:
                         raise ValueError(f"{path} has no 'row' column: not oped score's per-window output; "
@@ -305,7 +312,7 @@ def _row_below(value, n_rows: int) -> bool:
 def open_sink(path: str | None):
     fmt = output_format(path)
     if fmt in ("csv", "tsv"):
-        return CsvSink(Path(path), "," if fmt == "csv" else "\t")
+        return CsvSink(Path(path), delimiter(fmt))
     return JsonlSink(stream_path(path) if path and path != "-" else None)
 
 

@@ -286,11 +286,13 @@ def test_training_records_the_windowing_its_code_cut_and_scoring_warns_of_other(
     from model import load_model, score_corpus
     from model.chunking import windowing_fingerprint
     from model.config import ModelConfig
+    from model.inference import windowing_warning
     from model.loading import load_tokenizer
 
     config = ModelConfig.load(codebook_model)
     assert config.training["windowing"] == windowing_fingerprint(load_tokenizer(codebook_model), config.max_length)
-    assert load_model(codebook_model).windowing_warning() == ""
+    scorer = load_model(codebook_model)
+    assert windowing_warning(scorer.config, scorer.tokenizer) == ""
     other = tmp_path / "other_windows"
     shutil.copytree(codebook_model, other)
     raw = json.loads((other / "oped_config.json").read_text())

@@ -47,6 +47,15 @@ def data_fingerprint(splits: dict[str, list[dict]]) -> str:
     return h.hexdigest()
 
 
+def last_commit(path: str | Path, repo: Path = REPO) -> str | None:
+    """The short hash of the last commit that changed a file; None where git cannot say."""
+    try:
+        r = _git(repo, "log", "-1", "--format=%h", "--", str(Path(path).resolve()))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (r.stdout.strip() or None) if r.returncode == 0 else None
+
+
 def git_show(commit: str, path: str, repo: Path = REPO) -> str | None:
     """The text of `path` as `commit` held it; None where git or that commit is not available here."""
     try:
