@@ -31,7 +31,7 @@ def _require_ray():
 def input_files(path: str) -> list[Path]:
     """The files of a run, each checked: uncompressed JSON lines or Parquet only, so
     nothing in a folder is skipped without a word."""
-    from model.readers import InputError, _format, is_gzip_data
+    from model.readers import InputError, _format, file_bom_encoding, is_gzip_data
 
     p = Path(path)
     if p.is_dir():
@@ -50,6 +50,10 @@ def input_files(path: str) -> list[Path]:
         if f.suffix.lower() == ".gz" or is_gzip_data(f) or fmt not in ("jsonl", "parquet"):  # gzip without .gz too
             raise ValueError(f"{f}: the ray engine reads uncompressed .jsonl/.json or .parquet files "
                              "(shards are byte ranges or row groups); convert or remove this file")
+        wide = file_bom_encoding(f) if fmt == "jsonl" else None
+        if wide:  # byte ranges split UTF-8 lines only
+            raise ValueError(f"{f}: the ray engine reads UTF-8 JSON lines and this file is {wide}; convert it "
+                             f"(iconv -f {wide.upper()} -t UTF-8) or score it without --engine ray")
     return files
 
 

@@ -63,9 +63,45 @@ def is_gzip_data(path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def bom_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32, by the byte-order mark that opens text saved so (Windows PowerShell's
+    `>` writes UTF-16); None for anything else, read as UTF-8."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return None
+
+
+def file_bom_encoding(path) -> str | None:
+    """bom_encoding of a regular file's first bytes (gunzipped where need be); a pipe is never checked."""
+    if path == "-" or not stat.S_ISREG(os.stat(path).st_mode):
+        return None
+    with _open_binary(Path(path)) as f:
+        return bom_encoding(f.read(4))
+
+
+def _open_text(path: Path) -> io.TextIOWrapper:
+    wide = file_bom_encoding(path)
+    if wide:  # surrogateescape cannot carry broken UTF-16: replaced, as the UTF-8 reading says of its own
+        return io.TextIOWrapper(_open_binary(path), encoding=wide, errors="replace", newline="")
     # utf-8-sig: files saved by Excel or PowerShell start with a byte-order mark
     return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _byte_lines(path: str) -> Iterator[bytes]:
+    """The input's lines as UTF-8 bytes, ending at \\n only (a raw \\r inside a JSON string is text)."""
+    stream = sys.stdin.buffer if path == "-" else _open_binary(Path(path))
+    try:
+        wide = file_bom_encoding(path)
+        if wide:
+            text = io.TextIOWrapper(stream, encoding=wide, errors="replace", newline="\n")
+            yield from (line.encode("utf-8", "surrogatepass") for line in text)
+        else:
+            yield from iter(stream.readline, b"")
+    finally:
+        if path != "-":
+            stream.close()
 
 
 def parse_json_line(raw: bytes, line_no: int, first: bool = False):
@@ -157,14 +193,9 @@ def _make(row: int, obj, text_field: str, id_field: str, title_field: str | None
 
 
 def _jsonl(path: str) -> Iterator[tuple[int, object]]:
-    stream = sys.stdin.buffer if path == "-" else _open_binary(Path(path))
-    try:
-        for n, raw in enumerate(iter(stream.readline, b"")):
-            if not is_blank(raw):
-                yield n, parse_json_line(raw, n + 1, first=n == 0)
-    finally:
-        if path != "-":
-            stream.close()
+    for n, raw in enumerate(_byte_lines(path)):
+        if not is_blank(raw):
+            yield n, parse_json_line(raw, n + 1, first=n == 0)
 
 
 # the error of the row that stands for the unread rest of an input; a resume drops that row
@@ -174,17 +205,120 @@ INPUT_BREAKS_OFF = "the input breaks off here"
 class _BadRow:
     ends_input = False  # the input breaks off here: no row follows
 
-    def __init__(self, reason: str, row_id: str | None = None, raw: str = ""):
+    def __init__(self, reason: str, row_id: str | None = None, raw: str = "", cells: dict | None = None):
         self.reason, self.id, self.raw = reason, row_id, raw  # raw: the line, stripped, where it is short
+        self.cells = cells or {}  # what could be read of the row, for its id
 
 
 def _csv(path: str, delimiter: str) -> Iterator[tuple[int, object]]:
     with _open_text(Path(path)) as f:
-        for n, row in enumerate(csv.DictReader(f, delimiter=delimiter)):
-            if None in row:  # more cells than header columns
-                yield n, _BadRow(f"record {n + 1} has more cells than the header")
-            else:
-                yield n, row
+        lines = _Lines(f)
+        reader = csv.reader(lines, delimiter=delimiter)
+        header = next((cells for cells in reader if cells), [])
+        lines.taken.clear()
+        yield from _csv_rows(reader, lines, header, delimiter, itertools.count())
+
+
+class _Lines:
+    """The physical lines of a text stream, keeping those of the record being parsed: csv's
+    reader takes lines one at a time and only as far as the record it returns."""
+
+    def __init__(self, lines):
+        self._lines, self.taken, self.count, self.ended = iter(lines), [], 0, False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            line = next(self._lines)
+        except StopIteration:
+            self.ended = True
+            raise
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+
+def _csv_rows(reader, lines: _Lines, header: list, delimiter: str, numbers,
+              at_file_end: bool = True) -> Iterator[tuple[int, object]]:
+    """Rows as dicts keyed by the header (a short record's missing cells are None, as for
+    csv.DictReader). A quote that is never closed makes csv's reader take the lines after it into
+    one record, until the next quote or the end of the file: where a record over several lines
+    breaks strict quoting and the lines after its first read as rows of the header's width, the
+    record is one error row and those lines are read as rows. A file that ends inside a quoted
+    cell otherwise (cut short mid-cell) ends with a row that says the input breaks off there."""
+    for cells in reader:
+        first_line = lines.count - len(lines.taken) + 1
+        taken, lines.taken = lines.taken, []
+        if not cells:  # a blank line, as csv.DictReader skips it
+            continue
+        n = next(numbers)
+        ends_file = at_file_end and lines.ended
+        if (len(taken) > 1 or ends_file) and _breaks_strict_quoting(taken, delimiter):
+            # a file cut short mostly ends mid-line; one that a quote ran to its end ends its last line
+            whole_lines = not ends_file or taken[-1].endswith(("\n", "\r"))
+            if whole_lines and _reads_as_rows(taken[1:], delimiter, len(header)):
+                yield n, _BadRow(f"record {n + 1} (line {first_line}) opens a quote that is never closed, so it "
+                                 "is not scored; the lines after it are read as rows of their own",
+                                 cells=_first_cells(taken[0], header, delimiter))
+                rest = _Lines(taken[1:])
+                rest.count = first_line
+                yield from _csv_rows(csv.reader(rest, delimiter=delimiter), rest, header, delimiter, numbers,
+                                     ends_file)
+                continue
+            if ends_file and _ends_inside_quotes("".join(taken), delimiter):
+                bad = _BadRow(f"{INPUT_BREAKS_OFF}: the file ends inside a quoted cell of record {n + 1}, which "
+                              f"begins on line {first_line} (a file cut short, or a quote never closed); "
+                              "this row is not scored")
+                bad.ends_input = True
+                yield n, bad
+                continue
+        if len(cells) > len(header):
+            yield n, _BadRow(f"record {n + 1} has more cells than the header", cells=dict(zip(header, cells)))
+        else:
+            yield n, dict(itertools.zip_longest(header, cells))
+
+
+def _first_cells(line: str, header: list, delimiter: str) -> dict:
+    """The cells of a record's first line, keyed by the header: the id of a row that cannot be read whole."""
+    return dict(zip(header, next(csv.reader([line], delimiter=delimiter), [])))
+
+
+def _breaks_strict_quoting(lines: list, delimiter: str) -> bool:
+    """A quote closed and then followed by more than a delimiter or a line end, or a quoted cell
+    the lines end inside: what files written by csv, pandas or a spreadsheet never hold."""
+    try:
+        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return True
+    return False
+
+
+def _ends_inside_quotes(text: str, delimiter: str) -> bool:
+    """Whether csv's reader (double quotes escape a quote; not strict) would still be inside a
+    quoted cell at the end of text. Only the quote, delimiter and line-end characters are visited."""
+    state, last = "start", -1  # start of a cell, plain cell, quoted cell, quote inside a quoted cell
+    for m in re.finditer(f'["\r\n{re.escape(delimiter)}]', text):
+        i, c = m.start(), m.group()
+        if i > last + 1 and state in ("start", "quote"):  # plain characters since the last special one
+            state = "plain"
+        last = i
+        if state == "quoted":
+            state = "quote" if c == '"' else "quoted"
+        elif c == '"' and state in ("start", "quote"):
+            state = "quoted"  # opens a quoted cell, or is the second of an escaped pair
+        elif c != '"':
+            state = "start"  # a delimiter or a line end; a quote inside a plain cell is a plain character
+    return state == "quoted"
+
+
+def _reads_as_rows(lines: list, delimiter: str, width: int, sample: int = 20) -> bool:
+    """Whether the first lines after an unclosed quote parse as records of the header's width
+    (rows swallowed by the quote) rather than as prose (the rest of a cell cut off by the end)."""
+    records = [cells for cells in itertools.islice(csv.reader(lines, delimiter=delimiter), 4 * sample) if cells]
+    return bool(records) and all(len(cells) == width for cells in records[:sample])
 
 
 def _parquet(path: str) -> Iterator[tuple[int, object]]:
@@ -214,19 +348,28 @@ def _txtdir(path: str) -> Iterator[tuple[int, object]]:
                          + (f" (it holds: {', '.join(others)})" if others else " (it is empty)"))
     for n, f in enumerate(files):
         try:
-            yield n, {"id": f.stem, "text": f.read_bytes().decode("utf-8", "surrogateescape")}
+            data = f.read_bytes()
+            wide = bom_encoding(data[:4])
+            # the utf-16 and utf-32 codecs drop their byte-order mark; a UTF-8 one is dropped here
+            text = data.decode(wide, "replace") if wide else data.decode("utf-8", "surrogateescape")
+            yield n, {"id": f.stem, "text": text.removeprefix("\ufeff")}
         except OSError as e:  # one unreadable file (a broken link, no permission) is one error row
             yield n, _BadRow(f"{f.name} cannot be read ({e.strerror or e})", f.stem)
 
 
-def raw_rows(path: str) -> Iterator[tuple[int, object]]:
+def raw_rows(path: str, delimiter: str | None = None) -> Iterator[tuple[int, object]]:
+    """delimiter: of a .csv or .tsv input's cells, where it is not the extension's (, or tab)."""
     fmt = _format(path)
     if path != "-" and not Path(path).exists():
         raise InputError(f"{path}: no such file or folder")
+    delimiter = "\t" if delimiter == "\\t" else delimiter  # as typed in a shell: --delimiter '\t'
+    if delimiter is not None and (fmt not in ("csv", "tsv") or len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise InputError(f"--delimiter {delimiter!r}: one character other than a quote or a line end, "
+                         "for .csv or .tsv input only")
     if fmt == "jsonl":
         return _jsonl(path)
     if fmt in ("csv", "tsv"):
-        return _csv(path, "," if fmt == "csv" else "\t")
+        return _csv(path, delimiter or ("," if fmt == "csv" else "\t"))
     if fmt == "parquet":
         return _parquet(path)
     return _txtdir(path)
@@ -254,12 +397,12 @@ def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line
 
 
 def read_records(path: str, text_field: str = "text", id_field: str = "id",
-                 title_field: str | None = None) -> Iterator[Record]:
+                 title_field: str | None = None, delimiter: str | None = None) -> Iterator[Record]:
     """All rows of the input as Records. Reads and checks the first rows now (so a wrong
     field name, a file that is not what its name says, or an unreadable file fails before any
     work) and the rest lazily. An input that cannot be read further after that ends with one
     error row saying so, after every row read before it."""
-    rows = raw_rows(path)
+    rows = raw_rows(path, delimiter)
     fmt = _format(path)
     if fmt == "txtdir":
         text_field, id_field = "text", "id"
@@ -284,9 +427,18 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
         if name and dicts and not any(name in d for d in dicts):
             seen = sorted({k for d in dicts for k in d})[:12]
             raise InputError(f"{path}: no row has a {name!r} field (fields seen: {', '.join(seen)}); "
-                             f"pick one with {option}")
+                             f"pick one with {option}" + _delimiter_hint(fmt, seen))
 
     return _records(itertools.chain(head, _until_unreadable(rows, path)), text_field, id_field, title_field)
+
+
+def _delimiter_hint(fmt: str, fields: list) -> str:
+    """Where a CSV header read as one field holds another common separator (a spreadsheet saved
+    under a European locale writes ;), the option that reads it."""
+    if fmt not in ("csv", "tsv") or len(fields) != 1:
+        return ""
+    found = [d for d in (";", "|", "\t", ",") if d in fields[0]]
+    return f", or, if the header is separated by {found[0]!r}, give --delimiter {found[0]!r}" if found else ""
 
 
 def _looks_like_one_json_document(first) -> bool:
@@ -320,7 +472,8 @@ def record(row: int, obj, text_field: str, id_field: str, title_field: str | Non
     becomes an error row, so that one odd row cannot stop a corpus."""
     if isinstance(obj, _BadRow):  # ids and reasons from file names: not necessarily UTF-8
         warnings: list = []
-        return Record(row, _clean(obj.id or f"row{row}", warnings), None, _clean(obj.reason, warnings), warnings,
+        rid = obj.id or obj.cells.get(id_field) or f"row{row}"
+        return Record(row, _clean(str(rid), warnings), None, _clean(obj.reason, warnings), warnings,
                       ends_input=obj.ends_input)
     try:
         return _make(row, obj, text_field, id_field, title_field)

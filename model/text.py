@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import re
 
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+# A line ends at \n, \r\n or a lone \r (old Mac files, some CMS exports); with \n alone this is
+# the rule labels were made under, and no labelled text holds a lone \r.
+_LINE_END = r"(?:\r\n|\r(?!\n)|\n)"
+_BLANK_LINE = re.compile(_LINE_END + r"[ \t\f\v]*" + _LINE_END)
 
 
 def split_paragraphs(text: str) -> list[str]:

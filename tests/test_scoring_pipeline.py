@@ -774,7 +774,7 @@ def test_ray_engine_refuses_options_it_would_ignore(tmp_path):
 
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(ROWS[0]) + "\n")
-    for extra in (["--limit", "5"], ["--paragraphs", str(tmp_path / "p.jsonl")]):
+    for extra in (["--limit", "5"], ["--paragraphs", str(tmp_path / "p.jsonl")], ["--delimiter", ";"]):
         res = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "shards"), "--engine", "ray", *extra])
         assert res.exit_code != 0 and "not supported by --engine ray" in res.output
     assert not (tmp_path / "shards").exists()
@@ -954,3 +954,19 @@ def test_an_input_without_rows_gives_a_csv_with_a_header(scorer, tmp_path):
     src.write_text("id,text\n")
     summary = score_corpus(str(src), str(tmp_path / "o.csv"), scorer, progress=False)
     assert summary.rows == 0 and pd.read_csv(tmp_path / "o.csv").columns[:3].tolist() == ["id", "status", "error"]
+
+
+def test_a_semicolon_csv_is_scored_with_delimiter_and_a_hint_names_the_option(codebook_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    src = tmp_path / "excel.csv"  # as a spreadsheet saved under a European locale writes it
+    src.write_text("id;text;outlet\n" + "".join(f'{r["id"]};"{r["text"]}";x\n' for r in ROWS), encoding="utf-8")
+    res = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "o.jsonl"), "--model", codebook_model])
+    assert res.exit_code != 0 and "give --delimiter ';'" in res.output
+    res = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "o.jsonl"), "--model", codebook_model,
+                                   "--delimiter", ";", "-q"])
+    assert res.exit_code == 0, res.output
+    rows = read_jsonl(tmp_path / "o.jsonl")
+    assert [(r["id"], r["status"], r["outlet"]) for r in rows] == [(str(r["id"]), "ok", "x") for r in ROWS]

@@ -1,0 +1,108 @@
+"""Input reading without a model: malformed CSV quoting, wide encodings, line endings."""
+
+import gzip
+import json
+
+import pytest
+
+from model.ray_engine import input_files
+from model.readers import INPUT_BREAKS_OFF, InputError, read_records
+from model.text import split_paragraphs
+
+
+def read(path):
+    return [(r.id, r.text, r.error, r.ends_input, r.fields) for r in read_records(str(path))]
+
+
+def write(tmp_path, name, content: str):
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8"))
+    return path
+
+
+def test_a_quote_closed_by_a_later_row_costs_one_row_not_the_rows_it_swallowed(tmp_path):
+    # row 2's quote is never closed; csv alone would merge rows 2-4 into one row ended by row 4's quote
+    path = write(tmp_path, "a.csv", 'id,text,outlet\n1,"fine",A\n2,"never closed,B\n3,third,C\n4,"fourth, quoted",D\n'
+                                    '5,"fifth",E\n')
+    rows = read(path)
+    assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[1][1] is None and "record 2 (line 3) opens a quote that is never closed" in rows[1][2]
+    assert [(r[1], r[4]) for r in rows[2:]] == [("third", {"outlet": "C"}), ("fourth, quoted", {"outlet": "D"}),
+                                               ("fifth", {"outlet": "E"})]
+
+
+def test_a_quote_never_closed_before_the_end_still_gives_the_rows_after_it(tmp_path):
+    path = write(tmp_path, "a.tsv", 'id\ttext\n1\t"never closed\n2\tsecond\n3\tthird\n')
+    rows = read(path)
+    assert [(r[0], r[1]) for r in rows] == [("1", None), ("2", "second"), ("3", "third")]
+    assert not rows[0][3]  # not a break-off: the rows after it are read
+
+
+def test_a_file_cut_inside_a_quoted_cell_ends_with_a_break_off_row(tmp_path):
+    path = write(tmp_path, "a.csv", 'id,text\n1,"whole"\n2,"a cell of two paragraphs\n\nthe second cut sho')
+    rows = read(path)
+    assert [r[0] for r in rows] == ["1", "row1"]
+    assert rows[1][2].startswith(INPUT_BREAKS_OFF) and "record 2, which begins on line 3" in rows[1][2]
+    assert rows[1][3]  # a resume with the whole file scores it
+    # cut mid-line: lines of the cut cell are not taken for rows, even where they have the header's width
+    rows = read(write(tmp_path, "b.csv", 'id,text\n1,"whole"\n2,"first, line\nsecond, line\nthird, cut sho'))
+    assert [r[0] for r in rows] == ["1", "row1"] and rows[1][3]
+
+
+def test_well_formed_multi_line_cells_and_stray_quotes_read_as_before(tmp_path):
+    content = ('id,text,outlet\r\n1,"one paragraph, with commas,\r\n\r\nand a second, also, with commas",A\r\n\r\n'
+               '2,"an ""escaped"" quote",B\r\n3,a plain cell with a "stray quote,C\r\n4,short\r\n')
+    rows = read(write(tmp_path, "a.csv", content))
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("1", "one paragraph, with commas,\r\n\r\nand a second, also, with commas", ""),
+        ("2", 'an "escaped" quote', ""), ("3", 'a plain cell with a "stray quote', ""), ("4", "short", "")]
+    assert rows[3][4] == {"outlet": None}  # a short record's missing cells, as csv.DictReader gives them
+
+
+def test_a_record_with_more_cells_than_the_header_keeps_its_id(tmp_path):
+    rows = read(write(tmp_path, "a.csv", "id,text\nk1,fine\nk2,too,many\n"))
+    assert [(r[0], r[2]) for r in rows] == [("k1", ""), ("k2", "record 2 has more cells than the header")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_inputs_are_read(tmp_path, encoding):
+    rows = [{"id": "a", "text": "Zürich “quoted”\r kept"}, {"id": "b", "text": "second 😀"}]
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    data = body.encode(encoding)
+    if encoding == "utf-16-be":  # the -be codec writes no byte-order mark; a file that has one
+        data = b"\xfe\xff" + data
+    (tmp_path / "a.jsonl").write_bytes(data)
+    assert [(r[0], r[1], r[2]) for r in read(tmp_path / "a.jsonl")] == [(r["id"], r["text"], "") for r in rows]
+    with gzip.open(tmp_path / "b.csv.gz", "wb") as f:
+        f.write('id,text\r\n1,"héllo, there"\r\n'.encode(encoding) if encoding != "utf-16-be" else
+                b"\xfe\xff" + 'id,text\n1,"héllo, there"\n'.encode(encoding))
+    assert [(r[0], r[1]) for r in read(tmp_path / "b.csv.gz")] == [("1", "héllo, there")]
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "f.txt").write_bytes("Texte français".encode("utf-16"))
+    (tmp_path / "t" / "g.txt").write_bytes("\ufeffUTF-8 with a mark".encode("utf-8"))
+    assert [(r[0], r[1]) for r in read(tmp_path / "t")] == [("f", "Texte français"), ("g", "UTF-8 with a mark")]
+
+
+def test_the_ray_engine_refuses_utf16_json_lines(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes('{"id": "a", "text": "x"}\n'.encode("utf-16"))
+    with pytest.raises(ValueError, match="is utf-16; convert it"):
+        input_files(str(tmp_path / "a.jsonl"))
+
+
+def test_delimiter_reads_other_separators_and_is_refused_where_it_means_nothing(tmp_path):
+    path = write(tmp_path, "a.csv", 'id|text\n1|"a | inside"\n2|"never closed\n3|third\n')
+    assert [(r[0], r[1]) for r in read_records_with(path, "|")] == [("1", "a | inside"), ("2", None), ("3", "third")]
+    tsv = write(tmp_path, "a.txt.csv", "id\ttext\n1\tfine\n")
+    assert [(r[0], r[1]) for r in read_records_with(tsv, "\\t")] == [("1", "fine")]  # '\\t' as typed in a shell
+    for bad_path, delimiter in ((write(tmp_path, "a.jsonl", '{"text": "x"}\n'), ";"), (path, '"'), (path, ";;")):
+        with pytest.raises(InputError, match="--delimiter"):
+            read_records_with(bad_path, delimiter)
+
+
+def read_records_with(path, delimiter):
+    return [(r.id, r.text) for r in read_records(str(path), delimiter=delimiter)]
+
+
+def test_paragraphs_split_at_any_line_ending():
+    assert split_paragraphs("one\r\rtwo\r\n\r\nthree\n \nfour") == ["one", "two", "three", "four"]
+    assert split_paragraphs("one\rline\r\nand\nmore") == ["one\rline\r\nand\nmore"]  # single line ends join
