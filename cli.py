@@ -166,6 +166,9 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           delimiter: Optional[str] = typer.Option(None, help="CSV cell separator where it is not the extension's "
                                                   "(, for .csv, tab for .tsv): ';' for a spreadsheet saved under a "
                                                   "European locale"),
+          encoding: Optional[str] = typer.Option(None, help="the input's text encoding where it is not UTF-8, "
+                                                 "e.g. cp1252 (UTF-16 and UTF-32 with a byte-order mark are "
+                                                 "found without it)"),
           batch_size: int = typer.Option(32, min=1, help="windows per encoder batch"),
           device: str = typer.Option("auto", help="auto, cpu or cuda"),
           dtype: str = typer.Option("auto", help="auto (bf16 where supported), bf16 or fp32"),
@@ -213,7 +216,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
         if shard_format not in ("jsonl", "parquet"):
             _fail("--shard-format takes jsonl or parquet")
         local_only = [name for name, given in (("--limit", limit is not None), ("--paragraphs", paragraphs),
-                                               ("--overwrite", overwrite), ("--delimiter", delimiter)) if given]
+                                               ("--overwrite", overwrite), ("--delimiter", delimiter),
+                                               ("--encoding", encoding)) if given]
         if local_only:  # refused rather than ignored: a run would silently do other than asked
             _fail(f"{' and '.join(local_only)}: not supported by --engine ray (run locally, or without them); "
                   "a Ray re-run into the same folder always continues from its finished shards")
@@ -238,7 +242,8 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
         summary = score_corpus(input, output, scorer, text_field=text_field, id_field=id_field,
                                title_field=title_field, resume=resume, limit=limit, drop_fields=drop_fields,
                                paragraphs_path=paragraphs, progress=None if not quiet else False,
-                               evidence=evidence, overwrite=overwrite, delimiter=delimiter)
+                               evidence=evidence, overwrite=overwrite, delimiter=delimiter,
+                               encoding=encoding)
     except (InputError, FileNotFoundError, FileExistsError, ValueError, RuntimeError) as e:
         _fail(str(e))
     except (OSError, EOFError, csv.Error) as e:  # mid-run: a truncated .gz, a full disk, a bad CSV record

@@ -147,9 +147,11 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
                  id_field: str = "id", title_field: str | None = None, resume: bool = False,
                  limit: int | None = None, drop_fields: bool = False, paragraphs_path: str | None = None,
                  progress: bool | None = None, evidence: bool = True, overwrite: bool = False,
-                 delimiter: str | None = None) -> Summary:
+                 delimiter: str | None = None, encoding: str | None = None) -> Summary:
     """Score every row of INPUT into OUTPUT (stdout JSON lines when None); see `oped score --help`.
     delimiter: of a CSV input's cells, where it is not the extension's (, for .csv, tab for .tsv).
+    encoding: of the input's text where it is not UTF-8 (UTF-16 and UTF-32 with a byte-order mark
+    are found without it).
     overwrite=True replaces an OUTPUT (and paragraphs file) that exists, instead of refusing it.
     evidence=False leaves the evidence columns empty; it skips the sentence sums that in-context
     evidence reads (no measurable time: eval/results/bench_score.md), or the second encoder
@@ -165,7 +167,8 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     if resume and overwrite:
         raise ValueError("--resume continues OUTPUT and --overwrite replaces it: give one of them")
     check_output_paths(input_path, output_path, paragraphs_path)
-    records = read_records(input_path, text_field, id_field, title_field, delimiter)  # raises before any file changes
+    # raises before any file changes
+    records = read_records(input_path, text_field, id_field, title_field, delimiter, encoding)
     if overwrite:
         for path in (output_path, paragraphs_path):
             if path and path != "-":

@@ -9,6 +9,7 @@ InputError before any scoring starts.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -81,21 +82,35 @@ def file_bom_encoding(path) -> str | None:
         return bom_encoding(f.read(4))
 
 
-def _open_text(path: Path) -> io.TextIOWrapper:
-    wide = file_bom_encoding(path)
-    if wide:  # surrogateescape cannot carry broken UTF-16: replaced, as the UTF-8 reading says of its own
-        return io.TextIOWrapper(_open_binary(path), encoding=wide, errors="replace", newline="")
+def checked_encoding(encoding: str | None) -> str | None:
+    """An --encoding as a codec name; None for UTF-8, which is read as it always is (bytes that
+    are not UTF-8 are replaced and the row says so)."""
+    if encoding is None:
+        return None
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(f"--encoding {encoding!r}: not an encoding Python knows (e.g. cp1252, latin-1, "
+                         "utf-16)") from None
+    return None if name in ("utf-8", "utf-8-sig") else name
+
+
+def _open_text(path: Path, encoding: str | None = None) -> io.TextIOWrapper:
+    other = encoding or file_bom_encoding(path)
+    if other:  # surrogateescape cannot carry broken UTF-16: replaced, as the UTF-8 reading says of its own
+        return io.TextIOWrapper(_open_binary(path), encoding=other, errors="replace", newline="")
     # utf-8-sig: files saved by Excel or PowerShell start with a byte-order mark
     return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
-def _byte_lines(path: str) -> Iterator[bytes]:
-    """The input's lines as UTF-8 bytes, ending at \\n only (a raw \\r inside a JSON string is text)."""
+def _byte_lines(path: str, encoding: str | None = None) -> Iterator[bytes]:
+    """The input's lines as UTF-8 bytes, ending at \\n only (a raw \\r inside a JSON string is text);
+    encoding: the input's, where it is not UTF-8 (else UTF-16 or UTF-32 by a byte-order mark)."""
     stream = sys.stdin.buffer if path == "-" else _open_binary(Path(path))
     try:
-        wide = file_bom_encoding(path)
-        if wide:
-            text = io.TextIOWrapper(stream, encoding=wide, errors="replace", newline="\n")
+        other = encoding or file_bom_encoding(path)
+        if other:
+            text = io.TextIOWrapper(stream, encoding=other, errors="replace", newline="\n")
             yield from (line.encode("utf-8", "surrogatepass") for line in text)
         else:
             yield from iter(stream.readline, b"")
@@ -150,7 +165,8 @@ def _clean(text: str, warnings: list) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        note = "input had bytes that are not UTF-8 (or half of a character); replaced with U+FFFD"
+        note = ("input had bytes that are not UTF-8 (or half of a character); replaced with U+FFFD "
+                "(a file in another encoding: give --encoding, e.g. cp1252)")
         if note not in warnings:
             warnings.append(note)
         text = _LONE_SURROGATE.sub("\ufffd", text)
@@ -192,8 +208,8 @@ def _make(row: int, obj, text_field: str, id_field: str, title_field: str | None
     return Record(row, rid, text, "", warnings, fields)
 
 
-def _jsonl(path: str) -> Iterator[tuple[int, object]]:
-    for n, raw in enumerate(_byte_lines(path)):
+def _jsonl(path: str, encoding: str | None) -> Iterator[tuple[int, object]]:
+    for n, raw in enumerate(_byte_lines(path, encoding)):
         if not is_blank(raw):
             yield n, parse_json_line(raw, n + 1, first=n == 0)
 
@@ -210,8 +226,8 @@ class _BadRow:
         self.cells = cells or {}  # what could be read of the row, for its id
 
 
-def _csv(path: str, delimiter: str) -> Iterator[tuple[int, object]]:
-    with _open_text(Path(path)) as f:
+def _csv(path: str, delimiter: str, encoding: str | None) -> Iterator[tuple[int, object]]:
+    with _open_text(Path(path), encoding) as f:
         lines = _Lines(f)
         reader = csv.reader(lines, delimiter=delimiter)
         header = next((cells for cells in reader if cells), [])
@@ -340,7 +356,7 @@ def _txt_files(path: str) -> list[Path]:
     return sorted(f for f in Path(path).iterdir() if f.suffix.lower() == ".txt" and not f.is_dir())
 
 
-def _txtdir(path: str) -> Iterator[tuple[int, object]]:
+def _txtdir(path: str, encoding: str | None) -> Iterator[tuple[int, object]]:
     files = _txt_files(path)
     if not files:
         others = sorted({f.suffix or f.name for f in Path(path).iterdir()})[:8]
@@ -349,16 +365,17 @@ def _txtdir(path: str) -> Iterator[tuple[int, object]]:
     for n, f in enumerate(files):
         try:
             data = f.read_bytes()
-            wide = bom_encoding(data[:4])
+            other = encoding or bom_encoding(data[:4])
             # the utf-16 and utf-32 codecs drop their byte-order mark; a UTF-8 one is dropped here
-            text = data.decode(wide, "replace") if wide else data.decode("utf-8", "surrogateescape")
+            text = data.decode(other, "replace") if other else data.decode("utf-8", "surrogateescape")
             yield n, {"id": f.stem, "text": text.removeprefix("\ufeff")}
         except OSError as e:  # one unreadable file (a broken link, no permission) is one error row
             yield n, _BadRow(f"{f.name} cannot be read ({e.strerror or e})", f.stem)
 
 
-def raw_rows(path: str, delimiter: str | None = None) -> Iterator[tuple[int, object]]:
-    """delimiter: of a .csv or .tsv input's cells, where it is not the extension's (, or tab)."""
+def raw_rows(path: str, delimiter: str | None = None, encoding: str | None = None) -> Iterator[tuple[int, object]]:
+    """delimiter: of a .csv or .tsv input's cells, where it is not the extension's (, or tab);
+    encoding: of the input's text, where it is not UTF-8 (Parquet stores UTF-8: not for Parquet)."""
     fmt = _format(path)
     if path != "-" and not Path(path).exists():
         raise InputError(f"{path}: no such file or folder")
@@ -366,13 +383,16 @@ def raw_rows(path: str, delimiter: str | None = None) -> Iterator[tuple[int, obj
     if delimiter is not None and (fmt not in ("csv", "tsv") or len(delimiter) != 1 or delimiter in '"\r\n'):
         raise InputError(f"--delimiter {delimiter!r}: one character other than a quote or a line end, "
                          "for .csv or .tsv input only")
+    encoding = checked_encoding(encoding)
+    if encoding and fmt == "parquet":
+        raise InputError("--encoding: Parquet text columns are UTF-8 by definition; leave it out")
     if fmt == "jsonl":
-        return _jsonl(path)
+        return _jsonl(path, encoding)
     if fmt in ("csv", "tsv"):
-        return _csv(path, delimiter or ("," if fmt == "csv" else "\t"))
+        return _csv(path, delimiter or ("," if fmt == "csv" else "\t"), encoding)
     if fmt == "parquet":
         return _parquet(path)
-    return _txtdir(path)
+    return _txtdir(path, encoding)
 
 
 def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line: int, text_field: str = "text",
@@ -397,12 +417,13 @@ def read_jsonl_range(path: str, start: int, end: int, first_row: int, first_line
 
 
 def read_records(path: str, text_field: str = "text", id_field: str = "id",
-                 title_field: str | None = None, delimiter: str | None = None) -> Iterator[Record]:
+                 title_field: str | None = None, delimiter: str | None = None,
+                 encoding: str | None = None) -> Iterator[Record]:
     """All rows of the input as Records. Reads and checks the first rows now (so a wrong
     field name, a file that is not what its name says, or an unreadable file fails before any
     work) and the rest lazily. An input that cannot be read further after that ends with one
     error row saying so, after every row read before it."""
-    rows = raw_rows(path, delimiter)
+    rows = raw_rows(path, delimiter, encoding)
     fmt = _format(path)
     if fmt == "txtdir":
         text_field, id_field = "text", "id"

@@ -3,6 +3,7 @@
 import gzip
 import json
 
+import pandas as pd
 import pytest
 
 from model.ray_engine import input_files
@@ -81,6 +82,25 @@ def test_utf16_and_utf32_inputs_are_read(tmp_path, encoding):
     (tmp_path / "t" / "f.txt").write_bytes("Texte français".encode("utf-16"))
     (tmp_path / "t" / "g.txt").write_bytes("\ufeffUTF-8 with a mark".encode("utf-8"))
     assert [(r[0], r[1]) for r in read(tmp_path / "t")] == [("f", "Texte français"), ("g", "UTF-8 with a mark")]
+
+
+def test_encoding_reads_a_legacy_windows_file_and_is_refused_where_it_cannot_apply(tmp_path):
+    text = "Café “quoted” – dash"
+    (tmp_path / "a.csv").write_bytes(f'id,text\r\n1,"{text}"\r\n'.encode("cp1252"))
+    (tmp_path / "a.jsonl").write_bytes((json.dumps({"id": "1", "text": text}, ensure_ascii=False) + "\n").encode("cp1252"))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "1.txt").write_bytes(text.encode("cp1252"))
+    for path in ("a.csv", "a.jsonl", "t"):
+        unasked = list(read_records(str(tmp_path / path)))[0]
+        assert "\ufffd" in unasked.text and "--encoding" in unasked.warnings[0]  # the warning names the option
+        asked = list(read_records(str(tmp_path / path), encoding="cp1252"))[0]
+        assert (asked.id, asked.text, asked.warnings) == ("1", text, [])
+    assert list(read_records(str(tmp_path / "a.jsonl"), encoding="UTF8"))[0].text == unasked.text  # UTF-8 as ever
+    with pytest.raises(InputError, match="not an encoding"):
+        read_records(str(tmp_path / "a.csv"), encoding="klingon")
+    pd.DataFrame({"id": ["1"], "text": [text]}).to_parquet(tmp_path / "a.parquet")
+    with pytest.raises(InputError, match="Parquet text columns are UTF-8"):
+        read_records(str(tmp_path / "a.parquet"), encoding="cp1252")
 
 
 def test_the_ray_engine_refuses_utf16_json_lines(tmp_path):

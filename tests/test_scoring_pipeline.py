@@ -774,7 +774,8 @@ def test_ray_engine_refuses_options_it_would_ignore(tmp_path):
 
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(ROWS[0]) + "\n")
-    for extra in (["--limit", "5"], ["--paragraphs", str(tmp_path / "p.jsonl")], ["--delimiter", ";"]):
+    for extra in (["--limit", "5"], ["--paragraphs", str(tmp_path / "p.jsonl")], ["--delimiter", ";"],
+                  ["--encoding", "cp1252"]):
         res = CliRunner().invoke(app, ["score", str(src), "-o", str(tmp_path / "shards"), "--engine", "ray", *extra])
         assert res.exit_code != 0 and "not supported by --engine ray" in res.output
     assert not (tmp_path / "shards").exists()
