@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.readers import Record, count_rows, read_records
+from model.readers import Record, count_rows, input_notes, read_records
 from model.writers import (OWN_COLUMNS, finish, keep_rows_below, open_sink, output_format, reopen_parquet, repair_and_count,
                            stream_path)
 
@@ -201,7 +201,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
             keep_rows_below(part, output_format(paragraphs_path), sum(skip.values()))
         elif part.exists() and part.stat().st_size:
             raise FileExistsError(f"{part} exists; use --resume to continue it, --overwrite to replace it, or choose another --paragraphs")
-    for warning in scorer.load_warnings():
+    for warning in [*input_notes(input_path), *scorer.load_warnings()]:
         print(f"warning: {warning}", file=sys.stderr)
     columns = scorer.output_columns()
     sink = open_sink(output_path)

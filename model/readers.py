@@ -361,7 +361,8 @@ def _txtdir(path: str, encoding: str | None) -> Iterator[tuple[int, object]]:
     if not files:
         others = sorted({f.suffix or f.name for f in Path(path).iterdir()})[:8]
         raise InputError(f"{path}: a folder is read as .txt files (one article each) and this one has none"
-                         + (f" (it holds: {', '.join(others)})" if others else " (it is empty)"))
+                         + (f" (it holds: {', '.join(others)})" if others else " (it is empty)")
+                         + _data_files_hint(Path(path)))
     for n, f in enumerate(files):
         try:
             data = f.read_bytes()
@@ -371,6 +372,40 @@ def _txtdir(path: str, encoding: str | None) -> Iterator[tuple[int, object]]:
             yield n, {"id": f.stem, "text": text.removeprefix("\ufeff")}
         except OSError as e:  # one unreadable file (a broken link, no permission) is one error row
             yield n, _BadRow(f"{f.name} cannot be read ({e.strerror or e})", f.stem)
+
+
+def _unread_in_folder(folder: Path) -> list[Path]:
+    """What a folder holds besides its .txt files, hidden files (.DS_Store) left aside."""
+    return sorted(f for f in folder.iterdir() if not f.name.startswith(".")
+                  and (f.suffix.lower() != ".txt" or f.is_dir()))
+
+
+def _data_files_hint(folder: Path) -> str:
+    data = [f for f in _unread_in_folder(folder) if _is_data_file(f)]
+    if not data:
+        return ""
+    return ("; to score a folder of data files, join them (cat DIR/*.jsonl | oped score -) or give each file, "
+            "or use --engine ray, which reads a folder of .jsonl or .parquet files")
+
+
+def _is_data_file(f: Path) -> bool:
+    try:
+        return f.is_file() and _format(str(f)) in ("jsonl", "csv", "tsv", "parquet")
+    except InputError:
+        return False
+
+
+def input_notes(path: str) -> list[str]:
+    """What to tell a user about the input as a whole before a run: the files of a folder that
+    are not read, so that none is left out without a word."""
+    if path == "-" or not Path(path).is_dir():
+        return []
+    unread = _unread_in_folder(Path(path))
+    if not unread or not _txt_files(path):
+        return []  # a folder without .txt files is an InputError of its own
+    kinds = sorted({"folders" if f.is_dir() else (f.suffix.lower() or "no extension") for f in unread})
+    return [f"{path}: {len(unread)} entries that are not .txt files are not read ({', '.join(kinds[:8])})"
+            + _data_files_hint(Path(path))]
 
 
 def raw_rows(path: str, delimiter: str | None = None, encoding: str | None = None) -> Iterator[tuple[int, object]]:

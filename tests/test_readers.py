@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from model.ray_engine import input_files
-from model.readers import INPUT_BREAKS_OFF, InputError, read_records
+from model.readers import INPUT_BREAKS_OFF, InputError, input_notes, read_records
 from model.text import split_paragraphs
 
 
@@ -121,6 +121,21 @@ def test_delimiter_reads_other_separators_and_is_refused_where_it_means_nothing(
 
 def read_records_with(path, delimiter):
     return [(r.id, r.text) for r in read_records(str(path), delimiter=delimiter)]
+
+
+def test_a_folder_says_which_of_its_files_it_does_not_read(tmp_path):
+    (tmp_path / "a.txt").write_text("An article.")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    assert input_notes(str(tmp_path)) == []
+    (tmp_path / "notes.md").write_text("#")
+    (tmp_path / "more.jsonl").write_text("{}\n")
+    (tmp_path / "sub").mkdir()
+    (note,) = input_notes(str(tmp_path))
+    assert "3 entries that are not .txt files are not read (.jsonl, .md, folders)" in note and "cat DIR/*.jsonl" in note
+    (tmp_path / "a.txt").unlink()
+    with pytest.raises(InputError, match="has none .*--engine ray"):
+        read_records(str(tmp_path))
+    assert input_notes(str(tmp_path / "more.jsonl")) == []
 
 
 def test_paragraphs_split_at_any_line_ending():
