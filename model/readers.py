@@ -95,10 +95,19 @@ def checked_encoding(encoding: str | None) -> str | None:
     return None if name in ("utf-8", "utf-8-sig") else name
 
 
+def _mark_undecodable(error: UnicodeDecodeError):
+    # what surrogateescape makes of a byte 0xff: a row's text with it is cleaned, with a warning,
+    # as undecodable UTF-8 is (surrogateescape itself cannot carry broken UTF-16)
+    return "\udcff", error.end
+
+
+codecs.register_error("oped-mark", _mark_undecodable)
+
+
 def _open_text(path: Path, encoding: str | None = None) -> io.TextIOWrapper:
     other = encoding or file_bom_encoding(path)
-    if other:  # surrogateescape cannot carry broken UTF-16: replaced, as the UTF-8 reading says of its own
-        return io.TextIOWrapper(_open_binary(path), encoding=other, errors="replace", newline="")
+    if other:
+        return io.TextIOWrapper(_open_binary(path), encoding=other, errors="oped-mark", newline="")
     # utf-8-sig: files saved by Excel or PowerShell start with a byte-order mark
     return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline="")
 
@@ -108,10 +117,11 @@ def _byte_lines(path: str, encoding: str | None = None) -> Iterator[bytes]:
     encoding: the input's, where it is not UTF-8 (else UTF-16 or UTF-32 by a byte-order mark)."""
     stream = sys.stdin.buffer if path == "-" else _open_binary(Path(path))
     try:
-        other = encoding or file_bom_encoding(path)
+        # stdin's first bytes are peeked at, not read: a pipe cannot give them twice
+        other = encoding or (bom_encoding(stream.peek(4)[:4]) if path == "-" else file_bom_encoding(path))
         if other:
-            text = io.TextIOWrapper(stream, encoding=other, errors="replace", newline="\n")
-            yield from (line.encode("utf-8", "surrogatepass") for line in text)
+            text = io.TextIOWrapper(stream, encoding=other, errors="oped-mark", newline="\n")
+            yield from (line.encode("utf-8", "surrogateescape") for line in text)
         else:
             yield from iter(stream.readline, b"")
     finally:
@@ -165,8 +175,8 @@ def _clean(text: str, warnings: list) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        note = ("input had bytes that are not UTF-8 (or half of a character); replaced with U+FFFD "
-                "(a file in another encoding: give --encoding, e.g. cp1252)")
+        note = ("input had bytes that are not UTF-8 (nor text in the encoding given), or half of a character; "
+                "replaced with U+FFFD (a file in another encoding: give --encoding, e.g. cp1252)")
         if note not in warnings:
             warnings.append(note)
         text = _LONE_SURROGATE.sub("\ufffd", text)
@@ -226,28 +236,37 @@ class _BadRow:
         self.cells = cells or {}  # what could be read of the row, for its id
 
 
-def _csv(path: str, delimiter: str, encoding: str | None) -> Iterator[tuple[int, object]]:
+def _csv(path: str, delimiter: str, encoding: str | None, delimiter_given: bool = False
+         ) -> Iterator[tuple[int, object]]:
     with _open_text(Path(path), encoding) as f:
         lines = _Lines(f)
         reader = csv.reader(lines, delimiter=delimiter)
         header = next((cells for cells in reader if cells), [])
+        if len(lines.taken) > 1 and _breaks_strict_quoting(lines.taken, delimiter):
+            raise InputError(f"{path}: the header runs on over {len(lines.taken)} lines: a quote in it is never "
+                             "closed")
+        if not delimiter_given and len(header) == 1:
+            found = [d for d in (";", "|", "\t", ",") if d != delimiter and d in header[0]]
+            if found:  # a European spreadsheet's ;-separated file, read with commas, is all one field
+                raise InputError(f"{path}: the header reads as one field, {header[0][:80]!r}; if its cells are "
+                                 f"separated by {found[0]!r}, give --delimiter {found[0]!r}")
         lines.taken.clear()
-        yield from _csv_rows(reader, lines, header, delimiter, itertools.count())
+        yield from _csv_rows(lines, header, delimiter)
 
 
 class _Lines:
     """The physical lines of a text stream, keeping those of the record being parsed: csv's
     reader takes lines one at a time and only as far as the record it returns."""
 
-    def __init__(self, lines):
-        self._lines, self.taken, self.count, self.ended = iter(lines), [], 0, False
+    def __init__(self, lines, count: int = 0):
+        self.rest, self.taken, self.count, self.ended = iter(lines), [], count, False
 
     def __iter__(self):
         return self
 
     def __next__(self):
         try:
-            line = next(self._lines)
+            line = next(self.rest)
         except StopIteration:
             self.ended = True
             raise
@@ -256,49 +275,56 @@ class _Lines:
         return line
 
 
-def _csv_rows(reader, lines: _Lines, header: list, delimiter: str, numbers,
-              at_file_end: bool = True) -> Iterator[tuple[int, object]]:
+def _csv_rows(lines: _Lines, header: list, delimiter: str) -> Iterator[tuple[int, object]]:
     """Rows as dicts keyed by the header (a short record's missing cells are None, as for
-    csv.DictReader). A quote that is never closed makes csv's reader take the lines after it into
-    one record, until the next quote or the end of the file: where a record over several lines
-    breaks strict quoting and the lines after its first read as rows of the header's width, the
-    record is one error row and those lines are read as rows. A file that ends inside a quoted
-    cell otherwise (cut short mid-cell) ends with a row that says the input breaks off there."""
-    for cells in reader:
+    csv.DictReader).
+
+    A quote that is never closed makes csv's reader take the lines after it into one cell, until
+    the next quote or the end of the file. Where a later quote ends that cell, the record breaks
+    strict quoting (a closing quote followed by more than a delimiter); if the lines after its first
+    read as rows of the header's width, the record is one error row and reading starts again on
+    its second line. Where the file ends inside the cell, a quote never closed cannot be told from
+    a file cut short inside a long cell, so the row says that the input breaks off there and where."""
+    reader, n = csv.reader(lines, delimiter=delimiter), 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
         first_line = lines.count - len(lines.taken) + 1
         taken, lines.taken = lines.taken, []
         if not cells:  # a blank line, as csv.DictReader skips it
             continue
-        n = next(numbers)
-        ends_file = at_file_end and lines.ended
-        if (len(taken) > 1 or ends_file) and _breaks_strict_quoting(taken, delimiter):
-            # a file cut short mostly ends mid-line; one that a quote ran to its end ends its last line
-            whole_lines = not ends_file or taken[-1].endswith(("\n", "\r"))
-            if whole_lines and _reads_as_rows(taken[1:], delimiter, len(header)):
-                yield n, _BadRow(f"record {n + 1} (line {first_line}) opens a quote that is never closed, so it "
-                                 "is not scored; the lines after it are read as rows of their own",
+        n += 1
+        if lines.ended and _ends_inside_quotes("".join(taken), delimiter):
+            bad = _BadRow(f"{INPUT_BREAKS_OFF}: the file ends inside a quoted cell of record {n}, which begins "
+                          f"on line {first_line}: a file cut short, or a quote on that line never closed "
+                          "(mend it, and a --resume scores the rows from there)",
+                          cells=_first_cells(taken[0], header, delimiter))
+            bad.ends_input = True
+            yield n - 1, bad
+            return
+        if len(taken) > 1 and _breaks_strict_quoting(taken, delimiter) \
+                and _reads_as_rows(taken[1:], delimiter, len(header)):
+            yield n - 1, _BadRow(f"record {n} (line {first_line}) opens a quote that is never closed, so it is "
+                                 "not scored; the lines after it are read as rows of their own",
                                  cells=_first_cells(taken[0], header, delimiter))
-                rest = _Lines(taken[1:])
-                rest.count = first_line
-                yield from _csv_rows(csv.reader(rest, delimiter=delimiter), rest, header, delimiter, numbers,
-                                     ends_file)
-                continue
-            if ends_file and _ends_inside_quotes("".join(taken), delimiter):
-                bad = _BadRow(f"{INPUT_BREAKS_OFF}: the file ends inside a quoted cell of record {n + 1}, which "
-                              f"begins on line {first_line} (a file cut short, or a quote never closed); "
-                              "this row is not scored")
-                bad.ends_input = True
-                yield n, bad
-                continue
+            # read on from its second line, through the rest of the file: the quote that ended the
+            # swallowed lines may open a later row's cell
+            lines = _Lines(itertools.chain(taken[1:], lines.rest), count=first_line)
+            reader = csv.reader(lines, delimiter=delimiter)
+            continue
         if len(cells) > len(header):
-            yield n, _BadRow(f"record {n + 1} has more cells than the header", cells=dict(zip(header, cells)))
+            yield n - 1, _BadRow(f"record {n} has more cells than the header", cells=dict(zip(header, cells)))
         else:
-            yield n, dict(itertools.zip_longest(header, cells))
+            yield n - 1, dict(itertools.zip_longest(header, cells))
 
 
 def _first_cells(line: str, header: list, delimiter: str) -> dict:
-    """The cells of a record's first line, keyed by the header: the id of a row that cannot be read whole."""
-    return dict(zip(header, next(csv.reader([line], delimiter=delimiter), [])))
+    """The cells of a record's first line before the one its unclosed quote opens, keyed by the
+    header: the id of a row that cannot be read whole."""
+    cells = next(csv.reader([line], delimiter=delimiter), [])
+    return dict(zip(header, cells[:-1]))
 
 
 def _breaks_strict_quoting(lines: list, delimiter: str) -> bool:
@@ -368,7 +394,7 @@ def _txtdir(path: str, encoding: str | None) -> Iterator[tuple[int, object]]:
             data = f.read_bytes()
             other = encoding or bom_encoding(data[:4])
             # the utf-16 and utf-32 codecs drop their byte-order mark; a UTF-8 one is dropped here
-            text = data.decode(other, "replace") if other else data.decode("utf-8", "surrogateescape")
+            text = data.decode(other, "oped-mark") if other else data.decode("utf-8", "surrogateescape")
             yield n, {"id": f.stem, "text": text.removeprefix("\ufeff")}
         except OSError as e:  # one unreadable file (a broken link, no permission) is one error row
             yield n, _BadRow(f"{f.name} cannot be read ({e.strerror or e})", f.stem)
@@ -424,7 +450,7 @@ def raw_rows(path: str, delimiter: str | None = None, encoding: str | None = Non
     if fmt == "jsonl":
         return _jsonl(path, encoding)
     if fmt in ("csv", "tsv"):
-        return _csv(path, delimiter or ("," if fmt == "csv" else "\t"), encoding)
+        return _csv(path, delimiter or ("," if fmt == "csv" else "\t"), encoding, delimiter is not None)
     if fmt == "parquet":
         return _parquet(path)
     return _txtdir(path, encoding)
@@ -483,18 +509,9 @@ def read_records(path: str, text_field: str = "text", id_field: str = "id",
         if name and dicts and not any(name in d for d in dicts):
             seen = sorted({k for d in dicts for k in d})[:12]
             raise InputError(f"{path}: no row has a {name!r} field (fields seen: {', '.join(seen)}); "
-                             f"pick one with {option}" + _delimiter_hint(fmt, seen))
+                             f"pick one with {option}")
 
     return _records(itertools.chain(head, _until_unreadable(rows, path)), text_field, id_field, title_field)
-
-
-def _delimiter_hint(fmt: str, fields: list) -> str:
-    """Where a CSV header read as one field holds another common separator (a spreadsheet saved
-    under a European locale writes ;), the option that reads it."""
-    if fmt not in ("csv", "tsv") or len(fields) != 1:
-        return ""
-    found = [d for d in (";", "|", "\t", ",") if d in fields[0]]
-    return f", or, if the header is separated by {found[0]!r}, give --delimiter {found[0]!r}" if found else ""
 
 
 def _looks_like_one_json_document(first) -> bool:

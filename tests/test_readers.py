@@ -1,6 +1,7 @@
 """Input reading without a model: malformed CSV quoting, wide encodings, line endings."""
 
 import gzip
+import io
 import json
 
 import pandas as pd
@@ -32,22 +33,34 @@ def test_a_quote_closed_by_a_later_row_costs_one_row_not_the_rows_it_swallowed(t
                                                ("fifth", {"outlet": "E"})]
 
 
-def test_a_quote_never_closed_before_the_end_still_gives_the_rows_after_it(tmp_path):
-    path = write(tmp_path, "a.tsv", 'id\ttext\n1\t"never closed\n2\tsecond\n3\tthird\n')
-    rows = read(path)
-    assert [(r[0], r[1]) for r in rows] == [("1", None), ("2", "second"), ("3", "third")]
-    assert not rows[0][3]  # not a break-off: the rows after it are read
+def test_reading_on_after_an_unclosed_quote_keeps_a_later_multi_line_cell_whole(tmp_path):
+    # the quote that ends row 1's swallowed line opens row 2's cell: re-reading must run on past it
+    rows = read(write(tmp_path, "a.csv", 'id,text\n1,"unclosed\n2,"legit multi\nline cell"\n3,ok\n'))
+    assert [(r[0], r[1]) for r in rows] == [("1", None), ("2", "legit multi\nline cell"), ("3", "ok")]
+    # the id is read from the cells before the one the quote opens, not from that cell
+    rows = read(write(tmp_path, "b.csv", 'id,text\n"k1,still open\nk2,two\nk3,"three"\n'))
+    assert [(r[0], r[1]) for r in rows] == [("row0", None), ("k2", "two"), ("k3", "three")]
 
 
-def test_a_file_cut_inside_a_quoted_cell_ends_with_a_break_off_row(tmp_path):
-    path = write(tmp_path, "a.csv", 'id,text\n1,"whole"\n2,"a cell of two paragraphs\n\nthe second cut sho')
-    rows = read(path)
-    assert [r[0] for r in rows] == ["1", "row1"]
-    assert rows[1][2].startswith(INPUT_BREAKS_OFF) and "record 2, which begins on line 3" in rows[1][2]
-    assert rows[1][3]  # a resume with the whole file scores it
-    # cut mid-line: lines of the cut cell are not taken for rows, even where they have the header's width
-    rows = read(write(tmp_path, "b.csv", 'id,text\n1,"whole"\n2,"first, line\nsecond, line\nthird, cut sho'))
-    assert [r[0] for r in rows] == ["1", "row1"] and rows[1][3]
+@pytest.mark.parametrize("ending", ["\n", "\r\n", ""])
+def test_a_file_that_ends_inside_a_quoted_cell_breaks_off_there_naming_the_line(tmp_path, ending):
+    # a quote never closed and a file cut inside a long cell look the same at the end of the file
+    # (head -n cuts at a line end): neither invents rows from the cell's lines
+    for content in ('id,text\n1,"whole"\n2,"never closed\n3,third\n4,fourth',
+                    'id,text\n1,"whole"\n2,"a cell of two paragraphs\n\nthe second, cut short',
+                    'id,text\n1,"whole"\n2,"first, line\nsecond, line\nthird, line'):
+        content = content.replace("\n", ending or "\n") + ending
+        rows = read(write(tmp_path, "a.csv", content))
+        assert [r[0] for r in rows] == ["1", "2"], content
+        assert rows[1][2].startswith(INPUT_BREAKS_OFF) and "record 2, which begins on line 3" in rows[1][2]
+        assert rows[1][3]  # a resume drops it and scores on from there
+    text_only = read(write(tmp_path, "b.csv", 'text\nfine\n"First paragraph\nsecond line\nthird line\n'))
+    assert [(r[1], r[3]) for r in text_only] == [("fine", False), (None, True)]
+
+
+def test_a_header_a_quote_runs_on_from_is_refused(tmp_path):
+    with pytest.raises(InputError, match="header runs on over 3 lines"):
+        read(write(tmp_path, "a.csv", 'id,"text\n1,a\n2,b\n'))
 
 
 def test_well_formed_multi_line_cells_and_stray_quotes_read_as_before(tmp_path):
@@ -103,6 +116,16 @@ def test_encoding_reads_a_legacy_windows_file_and_is_refused_where_it_cannot_app
         read_records(str(tmp_path / "a.parquet"), encoding="cp1252")
 
 
+def test_broken_utf16_is_replaced_with_a_warning_and_utf16_stdin_is_read(tmp_path, monkeypatch):
+    broken = "id,text\n1,ok\n2,half \ud83d of an emoji\n".encode("utf-16", "surrogatepass")
+    (tmp_path / "a.csv").write_bytes(broken)
+    rows = list(read_records(str(tmp_path / "a.csv")))
+    assert [(r.text, bool(r.warnings)) for r in rows] == [("ok", False), ("half \ufffd of an emoji", True)]
+    data = "".join(json.dumps({"id": k, "text": "上海 text"}, ensure_ascii=False) + "\n" for k in "ab").encode("utf-16")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
+    assert [(r.id, r.text, r.error) for r in read_records("-")] == [("a", "上海 text", ""), ("b", "上海 text", "")]
+
+
 def test_the_ray_engine_refuses_utf16_json_lines(tmp_path):
     (tmp_path / "a.jsonl").write_bytes('{"id": "a", "text": "x"}\n'.encode("utf-16"))
     with pytest.raises(ValueError, match="is utf-16; convert it"):
@@ -110,13 +133,21 @@ def test_the_ray_engine_refuses_utf16_json_lines(tmp_path):
 
 
 def test_delimiter_reads_other_separators_and_is_refused_where_it_means_nothing(tmp_path):
-    path = write(tmp_path, "a.csv", 'id|text\n1|"a | inside"\n2|"never closed\n3|third\n')
-    assert [(r[0], r[1]) for r in read_records_with(path, "|")] == [("1", "a | inside"), ("2", None), ("3", "third")]
+    path = write(tmp_path, "a.csv", 'id|text\n1|"a | inside"\n2|"never closed\n3|third\n4|"four"\n')
+    assert [(r[0], r[1]) for r in read_records_with(path, "|")] == [("1", "a | inside"), ("2", None), ("3", "third"),
+                                                                    ("4", "four")]
     tsv = write(tmp_path, "a.txt.csv", "id\ttext\n1\tfine\n")
     assert [(r[0], r[1]) for r in read_records_with(tsv, "\\t")] == [("1", "fine")]  # '\\t' as typed in a shell
     for bad_path, delimiter in ((write(tmp_path, "a.jsonl", '{"text": "x"}\n'), ";"), (path, '"'), (path, ";;")):
         with pytest.raises(InputError, match="--delimiter"):
             read_records_with(bad_path, delimiter)
+
+
+def test_a_header_read_as_one_field_names_the_delimiter_even_when_every_row_has_more_cells(tmp_path):
+    path = write(tmp_path, "a.csv", "id;text\n1;hello, world\n2;foo, bar\n")
+    with pytest.raises(InputError, match="header reads as one field, 'id;text'.*give --delimiter ';'"):
+        read(path)
+    assert [(r[0], r[1]) for r in read_records_with(path, ";")] == [("1", "hello, world"), ("2", "foo, bar")]
 
 
 def read_records_with(path, delimiter):
