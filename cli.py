@@ -165,10 +165,11 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
           title_field: Optional[str] = typer.Option(None, help="field with a title to read before the text"),
           delimiter: Optional[str] = typer.Option(None, help="CSV cell separator where it is not the extension's "
                                                   "(, for .csv, tab for .tsv): ';' for a spreadsheet saved under a "
-                                                  "European locale"),
+                                                  "European locale; '\\t' for a tab"),
           encoding: Optional[str] = typer.Option(None, help="the input's text encoding where it is not UTF-8, "
                                                  "e.g. cp1252 (UTF-16 and UTF-32 with a byte-order mark are "
-                                                 "found without it)"),
+                                                 "found without it; when given, it is used even where a file "
+                                                 "has a mark); not for Parquet, which is UTF-8"),
           batch_size: int = typer.Option(32, min=1, help="windows per encoder batch"),
           device: str = typer.Option("auto", help="auto, cpu or cuda"),
           dtype: str = typer.Option("auto", help="auto (bf16 where supported), bf16 or fp32"),
@@ -219,8 +220,9 @@ def score(input: str = typer.Argument(..., help="corpus: .jsonl/.json/.csv/.tsv/
                                                ("--overwrite", overwrite), ("--delimiter", delimiter),
                                                ("--encoding", encoding)) if given]
         if local_only:  # refused rather than ignored: a run would silently do other than asked
-            _fail(f"{' and '.join(local_only)}: not supported by --engine ray (run locally, or without them); "
-                  "a Ray re-run into the same folder always continues from its finished shards")
+            _fail(f"{' and '.join(local_only)}: not supported by --engine ray (run locally, or without them)"
+                  + ("; a Ray re-run into the same folder always continues from its finished shards"
+                     if overwrite else ""))
         try:
             r = score_with_ray(input, output, address, num_workers, gpus_per_worker, int(shard_mb * 2**20),
                                model=model, device=device,

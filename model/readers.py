@@ -88,11 +88,13 @@ def checked_encoding(encoding: str | None) -> str | None:
     if encoding is None:
         return None
     try:
-        name = codecs.lookup(encoding).name
+        codec = codecs.lookup(encoding)
     except LookupError:
-        raise InputError(f"--encoding {encoding!r}: not an encoding Python knows (e.g. cp1252, latin-1, "
-                         "utf-16)") from None
-    return None if name in ("utf-8", "utf-8-sig") else name
+        codec = None
+    if codec is None or not getattr(codec, "_is_text_encoding", True):  # rot13, base64, hex: not text
+        raise InputError(f"--encoding {encoding!r}: not a text encoding Python knows (e.g. cp1252, latin-1, "
+                         "utf-16)")
+    return None if codec.name in ("utf-8", "utf-8-sig") else codec.name
 
 
 def _mark_undecodable(error: UnicodeDecodeError):
@@ -116,17 +118,26 @@ def _byte_lines(path: str, encoding: str | None = None) -> Iterator[bytes]:
     """The input's lines as UTF-8 bytes, ending at \\n only (a raw \\r inside a JSON string is text);
     encoding: the input's, where it is not UTF-8 (else UTF-16 or UTF-32 by a byte-order mark)."""
     stream = sys.stdin.buffer if path == "-" else _open_binary(Path(path))
+    text = None
     try:
-        # stdin's first bytes are peeked at, not read: a pipe cannot give them twice
-        other = encoding or (bom_encoding(stream.peek(4)[:4]) if path == "-" else file_bom_encoding(path))
+        other = encoding or (_peeked_bom_encoding(stream) if path == "-" else file_bom_encoding(path))
         if other:
             text = io.TextIOWrapper(stream, encoding=other, errors="oped-mark", newline="\n")
             yield from (line.encode("utf-8", "surrogateescape") for line in text)
         else:
             yield from iter(stream.readline, b"")
     finally:
-        if path != "-":
+        if path == "-" and text is not None:
+            text.detach()  # else the wrapper closes stdin when it is collected
+        elif path != "-":
             stream.close()
+
+
+def _peeked_bom_encoding(stream) -> str | None:
+    """bom_encoding of a stream's first bytes, peeked at, not read (a pipe cannot give them
+    twice); None for a stream that cannot be peeked at (a BytesIO standing in for stdin)."""
+    peek = getattr(stream, "peek", None)
+    return bom_encoding(peek(4)[:4]) if peek else None
 
 
 def parse_json_line(raw: bytes, line_no: int, first: bool = False):
@@ -176,7 +187,7 @@ def _clean(text: str, warnings: list) -> str:
         return text
     except UnicodeEncodeError:
         note = ("input had bytes that are not UTF-8 (nor text in the encoding given), or half of a character; "
-                "replaced with U+FFFD (a file in another encoding: give --encoding, e.g. cp1252)")
+                "replaced with U+FFFD (a text file in another encoding: oped score --encoding, e.g. cp1252)")
         if note not in warnings:
             warnings.append(note)
         text = _LONE_SURROGATE.sub("\ufffd", text)
@@ -242,9 +253,12 @@ def _csv(path: str, delimiter: str, encoding: str | None, delimiter_given: bool 
         lines = _Lines(f)
         reader = csv.reader(lines, delimiter=delimiter)
         header = next((cells for cells in reader if cells), [])
-        if len(lines.taken) > 1 and _breaks_strict_quoting(lines.taken, delimiter):
-            raise InputError(f"{path}: the header runs on over {len(lines.taken)} lines: a quote in it is never "
-                             "closed")
+        header_lines = [line for line in lines.taken if line.strip()]
+        if len(header_lines) > 1 and any(_quoting("".join(header_lines), delimiter)):
+            raise InputError(f"{path}: the header runs on over {len(header_lines)} lines, from line "
+                             f"{lines.count - len(header_lines) + 1}: a quote in it is never closed")
+        if header:  # a byte-order mark that the codec asked for keeps (utf-16-le names no mark)
+            header[0] = header[0].removeprefix("\ufeff")
         if not delimiter_given and len(header) == 1:
             found = [d for d in (";", "|", "\t", ",") if d != delimiter and d in header[0]]
             if found:  # a European spreadsheet's ;-separated file, read with commas, is all one field
@@ -296,7 +310,9 @@ def _csv_rows(lines: _Lines, header: list, delimiter: str) -> Iterator[tuple[int
         if not cells:  # a blank line, as csv.DictReader skips it
             continue
         n += 1
-        if lines.ended and _ends_inside_quotes("".join(taken), delimiter):
+        ends_inside, closes_a_run_on = _quoting("".join(taken), delimiter) if len(taken) > 1 or lines.ended \
+            else (False, False)
+        if lines.ended and ends_inside:
             bad = _BadRow(f"{INPUT_BREAKS_OFF}: the file ends inside a quoted cell of record {n}, which begins "
                           f"on line {first_line}: a file cut short, or a quote on that line never closed "
                           "(mend it, and a --resume scores the rows from there)",
@@ -304,10 +320,10 @@ def _csv_rows(lines: _Lines, header: list, delimiter: str) -> Iterator[tuple[int
             bad.ends_input = True
             yield n - 1, bad
             return
-        if len(taken) > 1 and _breaks_strict_quoting(taken, delimiter) \
-                and _reads_as_rows(taken[1:], delimiter, len(header)):
+        if closes_a_run_on and _reads_as_rows(taken[1:], delimiter, len(header)):
             yield n - 1, _BadRow(f"record {n} (line {first_line}) opens a quote that is never closed, so it is "
-                                 "not scored; the lines after it are read as rows of their own",
+                                 "not scored; the lines after it are read as rows of their own (mend it and "
+                                 "run again with --overwrite: a --resume keeps error rows)",
                                  cells=_first_cells(taken[0], header, delimiter))
             # read on from its second line, through the rest of the file: the quote that ended the
             # swallowed lines may open a later row's cell
@@ -327,38 +343,46 @@ def _first_cells(line: str, header: list, delimiter: str) -> dict:
     return dict(zip(header, cells[:-1]))
 
 
-def _breaks_strict_quoting(lines: list, delimiter: str) -> bool:
-    """A quote closed and then followed by more than a delimiter or a line end, or a quoted cell
-    the lines end inside: what files written by csv, pandas or a spreadsheet never hold."""
-    try:
-        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
-            pass
-    except csv.Error:
-        return True
-    return False
+def _quoting(text: str, delimiter: str) -> tuple[bool, bool]:
+    """How csv's reader (double quotes escape a quote; not strict) reads the quotes of text:
+    whether it ends inside a quoted cell, and whether a quoted cell ran on over lines to a quote
+    at the start of a cell (the line's start, or after a delimiter) that is followed by more than
+    a delimiter or a line end: the opening quote of a later row's cell, taken as the end of a
+    cell whose own quote was never closed. A quote inside prose ('she said "no" then') follows a
+    space or a letter instead. Only quotes, delimiters and line ends are visited."""
+    state, last, quote_at, lines_in_cell, closes_a_run_on = "start", -1, -1, 0, False
+    starts_a_cell = f"\r\n{delimiter}"
 
+    def plain_after_closing_quote() -> bool:
+        return state == "quote" and lines_in_cell > 0 and quote_at > 0 and text[quote_at - 1] in starts_a_cell
 
-def _ends_inside_quotes(text: str, delimiter: str) -> bool:
-    """Whether csv's reader (double quotes escape a quote; not strict) would still be inside a
-    quoted cell at the end of text. Only the quote, delimiter and line-end characters are visited."""
-    state, last = "start", -1  # start of a cell, plain cell, quoted cell, quote inside a quoted cell
     for m in re.finditer(f'["\r\n{re.escape(delimiter)}]', text):
         i, c = m.start(), m.group()
-        if i > last + 1 and state in ("start", "quote"):  # plain characters since the last special one
-            state = "plain"
+        if i > last + 1:  # plain characters since the last special one
+            closes_a_run_on = closes_a_run_on or plain_after_closing_quote()
+            if state in ("start", "quote"):
+                state = "plain"
         last = i
         if state == "quoted":
-            state = "quote" if c == '"' else "quoted"
+            if c == '"':
+                state, quote_at = "quote", i
+            else:
+                lines_in_cell += c != delimiter  # a line end inside the quoted cell
         elif c == '"' and state in ("start", "quote"):
+            if state == "start":
+                lines_in_cell = 0
             state = "quoted"  # opens a quoted cell, or is the second of an escaped pair
         elif c != '"':
             state = "start"  # a delimiter or a line end; a quote inside a plain cell is a plain character
-    return state == "quoted"
+    if len(text) > last + 1:
+        closes_a_run_on = closes_a_run_on or plain_after_closing_quote()
+    return state == "quoted", closes_a_run_on
 
 
 def _reads_as_rows(lines: list, delimiter: str, width: int, sample: int = 20) -> bool:
     """Whether the first lines after an unclosed quote parse as records of the header's width
-    (rows swallowed by the quote) rather than as prose (the rest of a cell cut off by the end)."""
+    (rows swallowed by the quote) rather than as the lines of one long cell."""
+    # blank lines are records without cells: read more records than the sample to skip them
     records = [cells for cells in itertools.islice(csv.reader(lines, delimiter=delimiter), 4 * sample) if cells]
     return bool(records) and all(len(cells) == width for cells in records[:sample])
 
@@ -410,8 +434,8 @@ def _data_files_hint(folder: Path) -> str:
     data = [f for f in _unread_in_folder(folder) if _is_data_file(f)]
     if not data:
         return ""
-    return ("; to score a folder of data files, join them (cat DIR/*.jsonl | oped score -) or give each file, "
-            "or use --engine ray, which reads a folder of .jsonl or .parquet files")
+    return ("; to score a folder of data files, give each file, or join them (JSON lines: cat DIR/*.jsonl | "
+            "oped score -), or use --engine ray, which reads a folder of .jsonl or .parquet files")
 
 
 def _is_data_file(f: Path) -> bool:
@@ -441,9 +465,11 @@ def raw_rows(path: str, delimiter: str | None = None, encoding: str | None = Non
     if path != "-" and not Path(path).exists():
         raise InputError(f"{path}: no such file or folder")
     delimiter = "\t" if delimiter == "\\t" else delimiter  # as typed in a shell: --delimiter '\t'
-    if delimiter is not None and (fmt not in ("csv", "tsv") or len(delimiter) != 1 or delimiter in '"\r\n'):
-        raise InputError(f"--delimiter {delimiter!r}: one character other than a quote or a line end, "
-                         "for .csv or .tsv input only")
+    if delimiter is not None and fmt not in ("csv", "tsv"):
+        raise InputError(f"--delimiter is for .csv or .tsv input; {path} is read as "
+                         + ("JSON lines (stdin always is)" if path == "-" else fmt))
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise InputError(f"--delimiter {delimiter!r}: give one character other than a quote or a line end")
     encoding = checked_encoding(encoding)
     if encoding and fmt == "parquet":
         raise InputError("--encoding: Parquet text columns are UTF-8 by definition; leave it out")
@@ -565,8 +591,8 @@ def count_rows(path: str) -> int | None:
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
-    n = 0
-    with _open_binary(Path(path)) as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            n += block.count(b"\n")
+    n, wide = 0, file_bom_encoding(path)
+    with _open_text(Path(path)) if wide else _open_binary(Path(path)) as f:  # in UTF-16 other bytes hold 0x0a too
+        for block in iter(lambda: f.read(1 << 20), "" if wide else b""):
+            n += block.count("\n" if wide else b"\n")
     return n - 1 if fmt in ("csv", "tsv") else n  # CSV: minus the header (multi-line cells make it approximate)

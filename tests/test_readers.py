@@ -1,5 +1,6 @@
 """Input reading without a model: malformed CSV quoting, wide encodings, line endings."""
 
+import csv
 import gzip
 import io
 import json
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from model.ray_engine import input_files
-from model.readers import INPUT_BREAKS_OFF, InputError, input_notes, read_records
+from model.readers import INPUT_BREAKS_OFF, InputError, count_rows, input_notes, read_records
 from model.text import split_paragraphs
 
 
@@ -56,6 +57,14 @@ def test_a_file_that_ends_inside_a_quoted_cell_breaks_off_there_naming_the_line(
         assert rows[1][3]  # a resume drops it and scores on from there
     text_only = read(write(tmp_path, "b.csv", 'text\nfine\n"First paragraph\nsecond line\nthird line\n'))
     assert [(r[1], r[3]) for r in text_only] == [("fine", False), (None, True)]
+
+
+def test_a_closed_multi_line_cell_with_quotes_inside_its_prose_reads_as_csv_reads_it(tmp_path):
+    # a quote inside prose follows a space, not a delimiter or a line start: not an unclosed quote
+    for content in ('id,text\n1,"The minister spoke.\nLater, she said "no" to the plan."\n2,Another.\n',
+                    'text\n"First paragraph.\n\nShe said "no" to the plan."\nSecond article.\n'):
+        expected = [(r["text"], "") for r in csv.DictReader(io.StringIO(content))]
+        assert [(r[1], r[2]) for r in read(write(tmp_path, "a.csv", content))] == expected
 
 
 def test_a_header_a_quote_runs_on_from_is_refused(tmp_path):
@@ -109,8 +118,10 @@ def test_encoding_reads_a_legacy_windows_file_and_is_refused_where_it_cannot_app
         asked = list(read_records(str(tmp_path / path), encoding="cp1252"))[0]
         assert (asked.id, asked.text, asked.warnings) == ("1", text, [])
     assert list(read_records(str(tmp_path / "a.jsonl"), encoding="UTF8"))[0].text == unasked.text  # UTF-8 as ever
-    with pytest.raises(InputError, match="not an encoding"):
+    with pytest.raises(InputError, match="not a text encoding"):
         read_records(str(tmp_path / "a.csv"), encoding="klingon")
+    with pytest.raises(InputError, match="not a text encoding"):
+        read_records(str(tmp_path / "a.csv"), encoding="rot13")
     pd.DataFrame({"id": ["1"], "text": [text]}).to_parquet(tmp_path / "a.parquet")
     with pytest.raises(InputError, match="Parquet text columns are UTF-8"):
         read_records(str(tmp_path / "a.parquet"), encoding="cp1252")
@@ -126,6 +137,15 @@ def test_broken_utf16_is_replaced_with_a_warning_and_utf16_stdin_is_read(tmp_pat
     assert [(r.id, r.text, r.error) for r in read_records("-")] == [("a", "上海 text", ""), ("b", "上海 text", "")]
 
 
+def test_stdin_without_peek_an_explicit_utf16_le_csv_and_row_counts_of_utf16(tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.stdin", type("Stdin", (), {"buffer": io.BytesIO(b'{"id": "a", "text": "x"}\n')})())
+    assert [(r.id, r.text) for r in read_records("-")] == [("a", "x")]  # a BytesIO cannot be peeked at
+    (tmp_path / "a.csv").write_bytes("id,text\n1,上海\n2,Ċ\n".encode("utf-16"))  # 上 and Ċ hold a 0x0a byte
+    assert [(r.id, r.text) for r in read_records(str(tmp_path / "a.csv"), encoding="utf-16-le")] == \
+        [("1", "上海"), ("2", "Ċ")]  # the mark the -le codec keeps is not part of the first column's name
+    assert count_rows(str(tmp_path / "a.csv")) == 2
+
+
 def test_the_ray_engine_refuses_utf16_json_lines(tmp_path):
     (tmp_path / "a.jsonl").write_bytes('{"id": "a", "text": "x"}\n'.encode("utf-16"))
     with pytest.raises(ValueError, match="is utf-16; convert it"):
@@ -138,9 +158,11 @@ def test_delimiter_reads_other_separators_and_is_refused_where_it_means_nothing(
                                                                     ("4", "four")]
     tsv = write(tmp_path, "a.txt.csv", "id\ttext\n1\tfine\n")
     assert [(r[0], r[1]) for r in read_records_with(tsv, "\\t")] == [("1", "fine")]  # '\\t' as typed in a shell
-    for bad_path, delimiter in ((write(tmp_path, "a.jsonl", '{"text": "x"}\n'), ";"), (path, '"'), (path, ";;")):
-        with pytest.raises(InputError, match="--delimiter"):
-            read_records_with(bad_path, delimiter)
+    with pytest.raises(InputError, match="--delimiter is for .csv or .tsv input; .* is read as jsonl"):
+        read_records_with(write(tmp_path, "a.jsonl", '{"text": "x"}\n'), ";")
+    for delimiter in ('"', ";;"):
+        with pytest.raises(InputError, match="give one character other than a quote"):
+            read_records_with(path, delimiter)
 
 
 def test_a_header_read_as_one_field_names_the_delimiter_even_when_every_row_has_more_cells(tmp_path):
