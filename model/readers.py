@@ -106,12 +106,17 @@ def _mark_undecodable(error: UnicodeDecodeError):
 codecs.register_error("oped-mark", _mark_undecodable)
 
 
-def _open_text(path: Path, encoding: str | None = None) -> io.TextIOWrapper:
-    other = encoding or file_bom_encoding(path)
-    if other:
-        return io.TextIOWrapper(_open_binary(path), encoding=other, errors="oped-mark", newline="")
-    # utf-8-sig: files saved by Excel or PowerShell start with a byte-order mark
-    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline="")
+def _decoding(other: str | None) -> tuple[str, str]:
+    """Codec and error handler for text in `other` encoding (None: UTF-8). utf-8-sig: files saved
+    by Excel or PowerShell start with a byte-order mark; undecodable bytes become surrogates that
+    _clean replaces, with a warning."""
+    return (other, "oped-mark") if other else ("utf-8-sig", "surrogateescape")
+
+
+def _open_text(path: Path, other: str | None) -> io.TextIOWrapper:
+    """The file as text in `other` encoding, or UTF-8 (None); lines kept as they end, for csv."""
+    codec, errors = _decoding(other)
+    return io.TextIOWrapper(_open_binary(path), encoding=codec, errors=errors, newline="")
 
 
 def _byte_lines(path: str, encoding: str | None = None) -> Iterator[bytes]:
@@ -155,6 +160,11 @@ def parse_json_line(raw: bytes, line_no: int, first: bool = False):
 def is_blank(raw: bytes) -> bool:
     """The blank-line rule shared by the local and the distributed reader."""
     return not raw.decode("utf-8", "surrogateescape").strip()
+
+
+def format_delimiter(fmt: str) -> str:
+    """The cell separator of a delimited format, csv or tsv, where none is given."""
+    return "," if fmt == "csv" else "\t"
 
 
 def _format(path: str) -> str:
@@ -240,16 +250,16 @@ INPUT_BREAKS_OFF = "the input breaks off here"
 
 
 class _BadRow:
-    ends_input = False  # the input breaks off here: no row follows
-
-    def __init__(self, reason: str, row_id: str | None = None, raw: str = "", cells: dict | None = None):
+    def __init__(self, reason: str, row_id: str | None = None, raw: str = "", cells: dict | None = None,
+                 ends_input: bool = False):
         self.reason, self.id, self.raw = reason, row_id, raw  # raw: the line, stripped, where it is short
         self.cells = cells or {}  # what could be read of the row, for its id
+        self.ends_input = ends_input  # the input breaks off here: no row follows
 
 
 def _csv(path: str, delimiter: str, encoding: str | None, delimiter_given: bool = False
          ) -> Iterator[tuple[int, object]]:
-    with _open_text(Path(path), encoding) as f:
+    with _open_text(Path(path), encoding or file_bom_encoding(path)) as f:
         lines = _Lines(f)
         reader = csv.reader(lines, delimiter=delimiter)
         header = next((cells for cells in reader if cells), [])
@@ -314,12 +324,10 @@ def _csv_rows(lines: _Lines, header: list, delimiter: str) -> Iterator[tuple[int
         suspect = lines.ended or (len(taken) > 1 and not _strictly_quoted(taken, delimiter))
         ends_inside, closes_a_run_on = _quoting("".join(taken), delimiter) if suspect else (False, False)
         if lines.ended and ends_inside:
-            bad = _BadRow(f"{INPUT_BREAKS_OFF}: the file ends inside a quoted cell of record {n}, which begins "
-                          f"on line {first_line}: a file cut short, or a quote on that line never closed "
-                          "(mend it, and a --resume scores the rows from there)",
-                          cells=_first_cells(taken[0], header, delimiter))
-            bad.ends_input = True
-            yield n - 1, bad
+            yield n - 1, _BadRow(f"{INPUT_BREAKS_OFF}: the file ends inside a quoted cell of record {n}, which "
+                                 f"begins on line {first_line}: a file cut short, or a quote on that line never "
+                                 "closed (mend it, and a --resume scores the rows from there)",
+                                 cells=_first_cells(taken[0], header, delimiter), ends_input=True)
             return
         if closes_a_run_on and _reads_as_rows(taken[1:], delimiter, len(header)):
             yield n - 1, _BadRow(f"record {n} (line {first_line}) opens a quote that is never closed, so it is "
@@ -412,10 +420,20 @@ def _parquet(path: str) -> Iterator[tuple[int, object]]:
 
 def _txt_files(path: str) -> list[Path]:
     """The .txt files of a folder (any case of the suffix), in name order; a lone .txt file."""
-    if not Path(path).is_dir():
-        return [Path(path)]
-    # not f.is_file(): a broken link named .txt is an error row of its own, not silently nothing
-    return sorted(f for f in Path(path).iterdir() if f.suffix.lower() == ".txt" and not f.is_dir())
+    return _folder_entries(Path(path))[0] if Path(path).is_dir() else [Path(path)]
+
+
+def _folder_entries(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A folder's .txt files, and what else it holds, hidden files (.DS_Store) left aside; both
+    in name order, from one listing."""
+    txt, unread = [], []
+    for f in sorted(folder.iterdir()):
+        # not f.is_file(): a broken link named .txt is an error row of its own, not silently nothing
+        if f.suffix.lower() == ".txt" and not f.is_dir():
+            txt.append(f)
+        elif not f.name.startswith("."):
+            unread.append(f)
+    return txt, unread
 
 
 def _txtdir(path: str, encoding: str | None) -> Iterator[tuple[int, object]]:
@@ -424,27 +442,22 @@ def _txtdir(path: str, encoding: str | None) -> Iterator[tuple[int, object]]:
         others = sorted({f.suffix or f.name for f in Path(path).iterdir()})[:8]
         raise InputError(f"{path}: a folder is read as .txt files (one article each) and this one has none"
                          + (f" (it holds: {', '.join(others)})" if others else " (it is empty)")
-                         + _data_files_hint(Path(path)))
+                         + _data_files_hint(_folder_entries(Path(path))[1]))
     for n, f in enumerate(files):
         try:
             data = f.read_bytes()
             other = encoding or bom_encoding(data[:4])
-            # the utf-16 and utf-32 codecs drop their byte-order mark; a UTF-8 one is dropped here
-            text = data.decode(other, "oped-mark") if other else data.decode("utf-8", "surrogateescape")
-            yield n, {"id": f.stem, "text": text.removeprefix("\ufeff")}
+            text = data.decode(*_decoding(other))
+            if other:  # a mark that the codec asked for keeps (utf-16-le names none)
+                text = text.removeprefix("\ufeff")
+            yield n, {"id": f.stem, "text": text}
         except OSError as e:  # one unreadable file (a broken link, no permission) is one error row
             yield n, _BadRow(f"{f.name} cannot be read ({e.strerror or e})", f.stem)
 
 
-def _unread_in_folder(folder: Path) -> list[Path]:
-    """What a folder holds besides its .txt files, hidden files (.DS_Store) left aside."""
-    return sorted(f for f in folder.iterdir() if not f.name.startswith(".")
-                  and (f.suffix.lower() != ".txt" or f.is_dir()))
-
-
-def _data_files_hint(folder: Path) -> str:
-    data = [f for f in _unread_in_folder(folder) if _is_data_file(f)]
-    if not data:
+def _data_files_hint(unread: list[Path]) -> str:
+    """Where a folder's unread entries include data files, how to score them."""
+    if not any(_is_data_file(f) for f in unread):
         return ""
     return ("; to score a folder of data files, give each file, or join them (JSON lines: cat DIR/*.jsonl | "
             "oped score -), or use --engine ray, which reads a folder of .jsonl or .parquet files")
@@ -462,12 +475,12 @@ def input_notes(path: str) -> list[str]:
     are not read, so that none is left out without a word."""
     if path == "-" or not Path(path).is_dir():
         return []
-    unread = _unread_in_folder(Path(path))
-    if not unread or not _txt_files(path):
+    txt, unread = _folder_entries(Path(path))
+    if not unread or not txt:
         return []  # a folder without .txt files is an InputError of its own
     kinds = sorted({"folders" if f.is_dir() else (f.suffix.lower() or "no extension") for f in unread})
     return [f"{path}: {len(unread)} entries that are not .txt files are not read ({', '.join(kinds[:8])})"
-            + _data_files_hint(Path(path))]
+            + _data_files_hint(unread)]
 
 
 def raw_rows(path: str, delimiter: str | None = None, encoding: str | None = None) -> Iterator[tuple[int, object]]:
@@ -488,7 +501,7 @@ def raw_rows(path: str, delimiter: str | None = None, encoding: str | None = Non
     if fmt == "jsonl":
         return _jsonl(path, encoding)
     if fmt in ("csv", "tsv"):
-        return _csv(path, delimiter or ("," if fmt == "csv" else "\t"), encoding, delimiter is not None)
+        return _csv(path, delimiter or format_delimiter(fmt), encoding, delimiter is not None)
     if fmt == "parquet":
         return _parquet(path)
     return _txtdir(path, encoding)
@@ -567,10 +580,9 @@ def _until_unreadable(rows, path: str):
     try:
         yield from rows
     except Exception as e:  # noqa: BLE001 - OSError, EOFError, csv.Error, and pyarrow's own for damaged files
-        bad = _BadRow(f"{INPUT_BREAKS_OFF}: {path} cannot be read past this point ({type(e).__name__}: {e}); "
-                      "the rows after it are not scored (a --resume with the whole input scores them)")
-        bad.ends_input = True
-        yield -1, bad
+        yield -1, _BadRow(f"{INPUT_BREAKS_OFF}: {path} cannot be read past this point ({type(e).__name__}: {e}); "
+                          "the rows after it are not scored (a --resume with the whole input scores them)",
+                          ends_input=True)
 
 
 def _records(rows, text_field: str, id_field: str, title_field: str | None) -> Iterator[Record]:
@@ -604,7 +616,7 @@ def count_rows(path: str) -> int | None:
 
         return pq.ParquetFile(path).metadata.num_rows
     n, wide = 0, file_bom_encoding(path)
-    with _open_text(Path(path)) if wide else _open_binary(Path(path)) as f:  # in UTF-16 other bytes hold 0x0a too
+    with _open_text(Path(path), wide) if wide else _open_binary(Path(path)) as f:  # in UTF-16 other bytes hold 0x0a too
         for block in iter(lambda: f.read(1 << 20), "" if wide else b""):
             n += block.count("\n" if wide else b"\n")
     return n - 1 if fmt in ("csv", "tsv") else n  # CSV: minus the header (multi-line cells make it approximate)

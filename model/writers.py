@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.readers import INPUT_BREAKS_OFF
+from model.readers import INPUT_BREAKS_OFF, format_delimiter
 
 
 def _fsync(f) -> None:
@@ -117,11 +117,6 @@ def _cell(v):
     return v
 
 
-def delimiter(fmt: str) -> str:
-    """The cell separator of a delimited format: csv or tsv."""
-    return "," if fmt == "csv" else "\t"
-
-
 def output_format(path: str | None) -> str:
     if not path or path == "-":
         return "jsonl"
@@ -173,7 +168,7 @@ def repair_and_count(path: Path, fmt: str) -> Finished:
     if not path.exists():
         return Finished()
     if fmt in ("csv", "tsv"):
-        return _repair_csv(path, delimiter(fmt))
+        return _repair_csv(path, format_delimiter(fmt))
     found = Finished()
     with open(path, "rb+") as f:
         good, broke = 0, None  # broke: (id, start) of a last row that stood for an unread rest
@@ -278,7 +273,7 @@ def keep_rows_below(path: Path, fmt: str, n_rows: int) -> None:
         if fmt in ("csv", "tsv"):
             column = None
             for raw, end in _whole_csv_rows(f):
-                cells = _csv_cells(raw, delimiter(fmt))
+                cells = _csv_cells(raw, format_delimiter(fmt))
                 if column is None:  # the header
                     if "row" not in cells:
                         raise ValueError(f"{path} has no 'row' column: not oped score's per-window output; "
@@ -312,7 +307,7 @@ def _row_below(value, n_rows: int) -> bool:
 def open_sink(path: str | None):
     fmt = output_format(path)
     if fmt in ("csv", "tsv"):
-        return CsvSink(Path(path), delimiter(fmt))
+        return CsvSink(Path(path), format_delimiter(fmt))
     return JsonlSink(stream_path(path) if path and path != "-" else None)
 
 
