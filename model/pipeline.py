@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.readers import Record, count_rows, input_notes, read_records
+from model.readers import Record, checked_encoding, count_rows, input_notes, read_records
 from model.writers import (OWN_COLUMNS, finish, keep_rows_below, open_sink, output_format, reopen_parquet, repair_and_count,
                            stream_path)
 
@@ -206,7 +206,7 @@ def score_corpus(input_path: str, output_path: str | None, scorer, text_field: s
     columns = scorer.output_columns()
     sink = open_sink(output_path)
     para_sink = open_sink(paragraphs_path) if paragraphs_path else None
-    bar = _progress(progress, input_path, limit)
+    bar = _progress(progress, input_path, limit, checked_encoding(encoding))
     try:
         write_scores(records, sink, scorer, summary, columns, limit=limit, skip=skip, drop_fields=drop_fields,
                      para_sink=para_sink, bar=bar, evidence=evidence)
@@ -328,14 +328,14 @@ def _score_group(group, scorer, columns, drop_fields, summary, want_chunks=False
     return rows, para_rows
 
 
-def _progress(progress: bool | None, input_path: str, limit: int | None):
+def _progress(progress: bool | None, input_path: str, limit: int | None, encoding: str | None):
     if progress is None:
         progress = sys.stderr.isatty()
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    total = count_rows(input_path)
+    total = count_rows(input_path, encoding)
     if limit is not None:
         total = min(total, limit) if total is not None else limit
     return tqdm(total=total, unit="doc", file=sys.stderr, mininterval=1.0)

@@ -604,8 +604,9 @@ def record(row: int, obj, text_field: str, id_field: str, title_field: str | Non
         return Record(row, f"row{row}", None, f"row could not be read ({type(e).__name__}: {e})")
 
 
-def count_rows(path: str) -> int | None:
-    """Rows in an input, cheaply, for a progress bar's ETA; None when unknown (stdin)."""
+def count_rows(path: str, encoding: str | None = None) -> int | None:
+    """Rows in an input, cheaply, for a progress bar's ETA; None when unknown (stdin).
+    encoding: the --encoding given (a checked codec name, None for UTF-8)."""
     if path == "-":
         return None
     fmt = _format(path)
@@ -615,8 +616,14 @@ def count_rows(path: str) -> int | None:
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
-    n, wide = 0, file_bom_encoding(path)
+    n, wide = 0, file_bom_encoding(path) or (encoding if encoding and _is_wide(encoding) else None)
     with _open_text(Path(path), wide) if wide else _open_binary(Path(path)) as f:  # in UTF-16 other bytes hold 0x0a too
         for block in iter(lambda: f.read(1 << 20), "" if wide else b""):
             n += block.count("\n" if wide else b"\n")
     return n - 1 if fmt in ("csv", "tsv") else n  # CSV: minus the header (multi-line cells make it approximate)
+
+
+def _is_wide(encoding: str) -> bool:
+    """Whether the byte 0x0a can stand inside other characters of this codec (UTF-16, UTF-32),
+    so that lines must be counted in decoded text, not in bytes."""
+    return "\n".encode(encoding) != b"\n"

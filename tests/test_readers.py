@@ -144,6 +144,8 @@ def test_stdin_without_peek_an_explicit_utf16_le_csv_and_row_counts_of_utf16(tmp
     assert [(r.id, r.text) for r in read_records(str(tmp_path / "a.csv"), encoding="utf-16-le")] == \
         [("1", "上海"), ("2", "Ċ")]  # the mark the -le codec keeps is not part of the first column's name
     assert count_rows(str(tmp_path / "a.csv")) == 2
+    (tmp_path / "b.csv").write_bytes("id,text\n1,上海\n2,Ċ\n".encode("utf-16-le"))  # no mark: --encoding says it
+    assert (count_rows(str(tmp_path / "b.csv")), count_rows(str(tmp_path / "b.csv"), "utf-16-le")) == (4, 2)
 
 
 def test_the_ray_engine_refuses_utf16_json_lines(tmp_path):
