@@ -624,6 +624,6 @@ def count_rows(path: str, encoding: str | None = None) -> int | None:
 
 
 def _is_wide(encoding: str) -> bool:
-    """Whether the byte 0x0a can stand inside other characters of this codec (UTF-16, UTF-32),
-    so that lines must be counted in decoded text, not in bytes."""
+    """Whether this codec's newline is other than the one byte 0x0a (UTF-16, UTF-32, EBCDIC code
+    pages), so that lines must be counted in decoded text, not in bytes."""
     return "\n".encode(encoding) != b"\n"

@@ -146,6 +146,11 @@ def test_stdin_without_peek_an_explicit_utf16_le_csv_and_row_counts_of_utf16(tmp
     assert count_rows(str(tmp_path / "a.csv")) == 2
     (tmp_path / "b.csv").write_bytes("id,text\n1,上海\n2,Ċ\n".encode("utf-16-le"))  # no mark: --encoding says it
     assert (count_rows(str(tmp_path / "b.csv")), count_rows(str(tmp_path / "b.csv"), "utf-16-le")) == (4, 2)
+    from model.pipeline import _progress
+
+    bar = _progress(True, str(tmp_path / "b.csv"), None, "utf-16-le")  # the bar's total: the scoring run's count
+    assert bar.total == 2
+    bar.close()
 
 
 def test_the_ray_engine_refuses_utf16_json_lines(tmp_path):
